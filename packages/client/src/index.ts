@@ -1,0 +1,3 @@
+export * from "./ServiceUnavailable.ts"
+export * from "./TokenbusClient.ts"
+export * from "./TokenClient.ts"

@@ -1,0 +1,41 @@
+/**
+ * Lease timing for leader election. The lock lives in a KV bucket whose TTL
+ * is the lease length; each acquire or renew restarts the server's timer no
+ * earlier than the moment the request was sent. Counting from the send time,
+ * less a safety margin for clock drift and scheduling delays, gives a moment
+ * before which no other replica can hold the lock. The leader stops minting
+ * at that moment unless a renewal has succeeded since.
+ */
+import { Schema } from "effect"
+
+export const LeaseConfig = Schema.Struct({
+  ttlMillis: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1000)),
+  renewEveryMillis: Schema.Int.check(Schema.isGreaterThan(0)),
+  safetyMarginMillis: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+})
+export type LeaseConfig = typeof LeaseConfig.Type
+
+export const defaultLeaseConfig: LeaseConfig = { ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 1000 }
+
+/** A held lease: the lock's KV revision and when the request that took or renewed it was sent. */
+export interface Lease {
+  readonly revision: number
+  readonly sentAt: number
+}
+
+/** The last moment at which the holder may still act as leader. */
+export const validUntil = (config: LeaseConfig, lease: Lease): number =>
+  lease.sentAt + config.ttlMillis - config.safetyMarginMillis
+
+export const isValid = (config: LeaseConfig, lease: Lease, now: number): boolean => now < validUntil(config, lease)
+
+export const renewDueAt = (config: LeaseConfig, lease: Lease): number => lease.sentAt + config.renewEveryMillis
+
+/** Why a lease configuration cannot be safe, or undefined when it can. */
+export const leaseConfigProblem = (config: LeaseConfig): string | undefined => {
+  if (config.safetyMarginMillis >= config.ttlMillis) return "safetyMarginMillis must be smaller than ttlMillis"
+  if (config.renewEveryMillis * 2 > config.ttlMillis - config.safetyMarginMillis) {
+    return "renewEveryMillis must leave room for at least two renewals before the lease, less the safety margin, runs out"
+  }
+  return undefined
+}

@@ -1,0 +1,30 @@
+/**
+ * What the leader does with a request for a token: serve what it holds, join
+ * the mint already under way, or mint. Keeping this a pure function of the
+ * leader's state makes the single-flight rule ("one 401 storm, one mint")
+ * testable without NATS or an upstream.
+ */
+
+export type MintRequest =
+  | { readonly _tag: "Ensure" }
+  | { readonly _tag: "Unauthorized"; readonly version: number }
+
+export interface MintState {
+  /** The version of the token the leader holds, if any. */
+  readonly current: number | undefined
+  /** Whether a mint is under way; its result supersedes `current`. */
+  readonly inFlight: boolean
+}
+
+export type MintDecision = "serve-current" | "join-in-flight" | "mint"
+
+export const decideMint = (state: MintState, request: MintRequest): MintDecision => {
+  // A mint under way will produce a version newer than any a consumer can
+  // have seen, so it answers every request, whatever version it reports.
+  if (state.inFlight) return "join-in-flight"
+  if (state.current === undefined) return "mint"
+  if (request._tag === "Ensure") return "serve-current"
+  // A report about an older version comes from a consumer that has not yet
+  // seen the newer token: serving it costs nothing upstream.
+  return request.version < state.current ? "serve-current" : "mint"
+}

@@ -1,0 +1,80 @@
+/**
+ * A JetStream KV bucket seen through Effect: reads, compare-and-set writes
+ * and a watch, with rejections mapped to `KvConflict` (someone else wrote
+ * first, JetStream API code 10071) or `KvError` (anything else).
+ */
+import type { KV, KvEntry } from "@nats-io/kv"
+import { Effect, Option, Stream } from "effect"
+import { KvConflict, KvError } from "./NatsError.ts"
+
+/** A live value: deleted or purged keys read as absent. */
+export interface KvValue {
+  readonly revision: number
+  readonly value: string
+}
+
+export interface KvChange {
+  readonly key: string
+  readonly revision: number
+  readonly operation: "PUT" | "DEL" | "PURGE"
+}
+
+export interface KvBucket {
+  readonly name: string
+  readonly get: (key: string) => Effect.Effect<Option.Option<KvValue>, KvError>
+  /** Writes `value` only if `key` is absent or deleted; returns the new revision. */
+  readonly create: (key: string, value: string) => Effect.Effect<number, KvConflict | KvError>
+  /** Writes `value` only if `key` is still at `revision`; returns the new revision. */
+  readonly update: (key: string, value: string, revision: number) => Effect.Effect<number, KvConflict | KvError>
+  /** Deletes `key` only if it is still at `revision`. */
+  readonly deleteAt: (key: string, revision: number) => Effect.Effect<void, KvConflict | KvError>
+  /** Changes to `key` from now on. */
+  readonly watch: (key: string) => Stream.Stream<KvChange, KvError>
+}
+
+// 10164 ("wrong last sequence, unknown") is what nats.js itself also treats as a lost race.
+const conflictCodes: ReadonlyArray<unknown> = [10071, 10164]
+
+const isConflict = (cause: unknown): boolean =>
+  typeof cause === "object" && cause !== null && "code" in cause && conflictCodes.includes(cause.code)
+
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+export const makeKvBucket = (name: string, kv: KV): KvBucket => {
+  const fail = (operation: string) => (cause: unknown) =>
+    new KvError({ bucket: name, operation, message: `KV ${operation} on ${name} failed: ${messageOf(cause)}`, cause })
+
+  const write = (operation: string, key: string, run: () => Promise<number>) =>
+    Effect.tryPromise({
+      try: run,
+      catch: (cause): KvConflict | KvError =>
+        isConflict(cause)
+          ? new KvConflict({ bucket: name, key, message: `${name}/${key} changed since it was read` })
+          : fail(operation)(cause)
+    })
+
+  const live = (entry: KvEntry | null): Option.Option<KvValue> =>
+    entry === null || entry.operation !== "PUT"
+      ? Option.none()
+      : Option.some({ revision: entry.revision, value: entry.string() })
+
+  return {
+    name,
+    get: (key) => Effect.tryPromise({ try: () => kv.get(key), catch: fail("get") }).pipe(Effect.map(live)),
+    create: (key, value) => write("create", key, () => kv.create(key, value)),
+    update: (key, value, revision) => write("update", key, () => kv.update(key, value, revision)),
+    deleteAt: (key, revision) =>
+      write("delete", key, () => kv.delete(key, { previousSeq: revision }).then(() => revision)).pipe(Effect.asVoid),
+    watch: (key) =>
+      Stream.unwrap(
+        Effect.tryPromise({ try: () => kv.watch({ key, include: "updates" }), catch: fail("watch") }).pipe(
+          Effect.map((iterator) =>
+            Stream.fromAsyncIterable(iterator, fail("watch")).pipe(
+              Stream.map((entry) => ({ key: entry.key, revision: entry.revision, operation: entry.operation })),
+              Stream.ensuring(Effect.sync(() => iterator.stop()))
+            )
+          )
+        )
+      )
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The one place tokenbus talks to nats.js. A scoped connection (drained when
+ * its scope closes) with request/reply, publish, queue subscriptions and KV
+ * buckets; every nats.js rejection becomes a typed error from NatsError.ts.
+ */
+import { Kvm } from "@nats-io/kv"
+import { connect, type Msg, type NatsConnection as RawConnection } from "@nats-io/transport-node"
+import { Context, Effect, Layer, Schedule, type Scope, Stream } from "effect"
+import { type KvBucket, makeKvBucket } from "./KvBucket.ts"
+import { KvError, NatsConnectError, NatsPublishError, NatsRequestError } from "./NatsError.ts"
+
+export interface NatsConnectionOptions {
+  readonly servers: ReadonlyArray<string>
+  /** Shown by the server in connection listings (`nats server report connections`). */
+  readonly name: string
+  /**
+   * Keep trying until a server answers instead of failing at once: right for a
+   * service started beside NATS, wrong for a command a person waits on.
+   */
+  readonly waitOnFirstConnect?: boolean
+}
+
+export interface BucketOptions {
+  /** Keys not written for this long disappear (JetStream `max_age`). */
+  readonly ttlMillis?: number
+  /** Revisions kept per key. */
+  readonly history?: number
+}
+
+/** A message a subscription received: what handlers may read and answer. */
+export type InboundMessage = Pick<Msg, "subject" | "data" | "reply" | "respond" | "string">
+
+export class NatsConnection extends Context.Service<NatsConnection, {
+  readonly raw: RawConnection
+  readonly request: (subject: string, payload: string, timeoutMillis: number) => Effect.Effect<string, NatsRequestError>
+  readonly publish: (subject: string, payload: string) => Effect.Effect<void, NatsPublishError>
+  /**
+   * Calls `onMessage` for every message on `subject` until the scope closes.
+   * The callback runs synchronously on the socket's read path: it must not block.
+   */
+  readonly subscribe: (
+    subject: string,
+    options: { readonly queue?: string },
+    onMessage: (message: InboundMessage) => void
+  ) => Effect.Effect<void, never, Scope.Scope>
+  readonly bucket: (name: string, options: BucketOptions) => Effect.Effect<KvBucket, KvError>
+}>()("@tokenbus/nats/NatsConnection") {
+  static readonly layer = (options: NatsConnectionOptions): Layer.Layer<NatsConnection, NatsConnectError> =>
+    Layer.effect(NatsConnection, acquire(options))
+}
+
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
+  const raw = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () =>
+        connect({
+          servers: [...options.servers],
+          name: options.name,
+          maxReconnectAttempts: -1,
+          waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+          reconnectTimeWait: 250,
+          // Async stack traces cost an allocation per request and are noise in logs.
+          noAsyncTraces: true
+        }),
+      catch: (cause) =>
+        new NatsConnectError({
+          servers: options.servers,
+          message: `cannot connect to NATS at ${options.servers.join(", ")}: ${messageOf(cause)}`,
+          cause
+        })
+    }),
+    (connection) => Effect.promise(() => connection.drain().catch(() => connection.close()))
+  )
+  yield* logStatusChanges(raw)
+  return NatsConnection.of({
+    raw,
+    request: (subject, payload, timeoutMillis) => request(raw, subject, payload, timeoutMillis),
+    publish: (subject, payload) =>
+      Effect.try({
+        try: () => raw.publish(subject, payload),
+        catch: (cause) => new NatsPublishError({ subject, message: `publish on ${subject} failed: ${messageOf(cause)}`, cause })
+      }),
+    subscribe: (subject, { queue }, onMessage) =>
+      Effect.acquireRelease(
+        Effect.sync(() =>
+          raw.subscribe(subject, {
+            ...(queue === undefined ? {} : { queue }),
+            callback: (error, message) => {
+              if (error === null) onMessage(message)
+            }
+          })
+        ),
+        (subscription) => Effect.sync(() => subscription.unsubscribe())
+      ).pipe(Effect.asVoid),
+    bucket: (name, bucketOptions) => openBucket(raw, name, bucketOptions)
+  })
+})
+
+const request = (raw: RawConnection, subject: string, payload: string, timeoutMillis: number) =>
+  Effect.tryPromise({
+    try: (signal) => {
+      const pending = raw.request(subject, payload, { timeout: timeoutMillis })
+      signal.addEventListener("abort", () => pending.catch(() => undefined))
+      return pending
+    },
+    catch: (cause) => requestError(subject, cause)
+  }).pipe(Effect.map((reply) => reply.string()))
+
+const requestError = (subject: string, cause: unknown): NatsRequestError => {
+  const name = cause instanceof Error ? cause.name : ""
+  const noResponders = typeof cause === "object" && cause !== null && "isNoResponders" in cause &&
+    typeof cause.isNoResponders === "function" && cause.isNoResponders() === true
+  const reason = noResponders ? "no-responders" : /timeout/i.test(name + messageOf(cause)) ? "timeout" : "connection"
+  return new NatsRequestError({ subject, reason, message: `request on ${subject}: ${reason} (${messageOf(cause)})`, cause })
+}
+
+/** JetStream may still be electing its meta leader right after the server starts: retry for a while. */
+const openBucket = (raw: RawConnection, name: string, options: BucketOptions) =>
+  Effect.tryPromise({
+    try: () =>
+      new Kvm(raw).create(name, {
+        history: options.history ?? 1,
+        ...(options.ttlMillis === undefined ? {} : { ttl: options.ttlMillis })
+      }),
+    catch: (cause) => new KvError({ bucket: name, operation: "open", message: `cannot open KV bucket ${name}: ${messageOf(cause)}`, cause })
+  }).pipe(
+    Effect.retry(Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(8)])),
+    Effect.map((kv) => makeKvBucket(name, kv))
+  )
+
+/** Disconnects and reconnects are what an operator wants to see; the rest is noise. */
+const logStatusChanges = (raw: RawConnection) =>
+  Stream.fromAsyncIterable(raw.status(), () => undefined).pipe(
+    Stream.runForEach((status) => {
+      switch (status.type) {
+        case "disconnect":
+          return Effect.logWarning("disconnected from NATS").pipe(Effect.annotateLogs({ server: status.server }))
+        case "reconnect":
+          return Effect.logInfo("reconnected to NATS").pipe(Effect.annotateLogs({ server: status.server }))
+        case "error":
+          return Effect.logError("NATS server error").pipe(Effect.annotateLogs({ error: messageOf(status.error) }))
+        default:
+          return Effect.void
+      }
+    }),
+    Effect.ignore,
+    Effect.forkScoped
+  )

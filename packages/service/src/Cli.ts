@@ -1,0 +1,65 @@
+/**
+ * The `tokenbus` command: `serve` runs a replica from a config file, `dev`
+ * runs the embedded default, `get` asks a running service for a token (for
+ * operators checking a deployment; the token itself is shown only with
+ * `--reveal`).
+ */
+import { TokenClient } from "@tokenbus/client"
+import { Config, Console, Effect, Layer, Redacted } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { runDevStack } from "./DevStack.ts"
+import * as Replica from "./Replica.ts"
+import { loadServiceConfig } from "./ServiceConfig.ts"
+
+const configPath = Flag.String("config").pipe(
+  Flag.withAlias("c"),
+  Flag.withDescription("Path of the JSON configuration file"),
+  Flag.withFallbackConfig(Config.String("TOKENBUS_CONFIG"))
+)
+
+const serve = Command.make("serve", { config: configPath }, ({ config }) =>
+  loadServiceConfig(config).pipe(
+    Effect.flatMap((loaded) => Layer.launch(Replica.layer(loaded)))
+  )).pipe(Command.withDescription("Run a tokenbus replica"))
+
+const dev = Command.make("dev", {
+  natsPort: Flag.Int("nats-port").pipe(Flag.withDefault(4222), Flag.withDescription("Port of the local NATS server")),
+  upstreamPort: Flag.Int("upstream-port").pipe(
+    Flag.withDefault(8044),
+    Flag.withDescription("Port of the simulated project44 upstream")
+  ),
+  replicas: Flag.Int("replicas").pipe(Flag.withDefault(2), Flag.withDescription("Replicas to run"))
+}, (options) => Effect.scoped(runDevStack(options))).pipe(
+  Command.withDescription("Run a local NATS server, a simulated project44 and replicas, with nothing else needed")
+)
+
+const get = Command.make("get", {
+  provider: Argument.String("provider"),
+  servers: Flag.String("servers").pipe(
+    Flag.withDefault("nats://127.0.0.1:4222"),
+    Flag.withDescription("Comma-separated NATS server URLs")
+  ),
+  prefix: Flag.String("prefix").pipe(Flag.withDefault("tokenbus"), Flag.withDescription("Subject prefix of the service")),
+  reveal: Flag.Boolean("reveal").pipe(Flag.withDefault(false), Flag.withDescription("Print the access token itself"))
+}, ({ provider, servers, prefix, reveal }) =>
+  Effect.gen(function*() {
+    const client = yield* TokenClient
+    const token = yield* client.getToken(provider)
+    yield* Console.log(JSON.stringify({
+      provider: token.provider,
+      version: token.version,
+      tokenType: token.tokenType,
+      reason: token.reason,
+      issuedAt: new Date(token.issuedAt).toISOString(),
+      expiresAt: token.expiresAt === undefined ? null : new Date(token.expiresAt).toISOString(),
+      accessToken: reveal ? Redacted.value(token.accessToken) : "<redacted: pass --reveal>"
+    }, null, 2))
+  }).pipe(Effect.provide(TokenClient.layerConnect({ servers: servers.split(","), prefix, name: "tokenbus-cli" })))).pipe(
+  Command.withDescription("Ask a running tokenbus for a provider's current token")
+)
+
+export const cli = Command.make("tokenbus").pipe(
+  Command.withDescription("A token broker for rate-limited OAuth2 upstreams, over NATS"),
+  Command.withSubcommands([serve, dev, get]),
+  Command.run({ version: "0.1.0" })
+)

@@ -1,0 +1,96 @@
+/**
+ * The OAuth2 `client_credentials` grant (RFC 6749 §4.4), as project44 runs
+ * it: a form-encoded POST with the client id and secret either in a Basic
+ * header or in the body, never both. The reply's `access_token` becomes
+ * `Redacted` at once; error replies are reduced to their `error` code.
+ */
+import { Effect, Redacted, Schema } from "effect"
+import type { MintedToken, Minter } from "./Minter.ts"
+import type { ResolvedProvider } from "./ServiceConfig.ts"
+import { UpstreamError } from "./UpstreamError.ts"
+
+type Config = Extract<ResolvedProvider, { readonly kind: "oauth2-client-credentials" }>
+
+const TokenResponse = Schema.Struct({
+  access_token: Schema.RedactedFromValue(Schema.NonEmptyString),
+  token_type: Schema.optionalKey(Schema.String),
+  expires_in: Schema.optionalKey(Schema.Number)
+})
+const decodeTokenResponse = Schema.decodeUnknownEffect(TokenResponse)
+
+const ErrorResponse = Schema.Struct({ error: Schema.String })
+const decodeErrorCode = Schema.decodeUnknownOption(ErrorResponse)
+
+const request = (config: Config): RequestInit => {
+  const form = new URLSearchParams({ grant_type: "client_credentials" })
+  const headers: Record<string, string> = {
+    "content-type": "application/x-www-form-urlencoded",
+    accept: "application/json"
+  }
+  const secret = Redacted.value(config.clientSecret)
+  if (config.clientAuth === "basic") {
+    const basic = `${encodeURIComponent(config.clientId)}:${encodeURIComponent(secret)}`
+    headers.authorization = `Basic ${Buffer.from(basic).toString("base64")}`
+  } else {
+    form.set("client_id", config.clientId)
+    form.set("client_secret", secret)
+  }
+  if (config.scope !== undefined) form.set("scope", config.scope)
+  return { method: "POST", headers, body: form }
+}
+
+const retryAfterMillis = (response: Response): number | undefined => {
+  const seconds = Number(response.headers.get("retry-after"))
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
+}
+
+const make = (config: Config): Minter => {
+  const fail = (message: string, response?: Response) => {
+    const retryAfter = response === undefined ? undefined : retryAfterMillis(response)
+    return new UpstreamError({
+      provider: config.id,
+      message,
+      ...(response === undefined ? {} : { status: response.status }),
+      ...(retryAfter === undefined ? {} : { retryAfterMillis: retryAfter })
+    })
+  }
+
+  const call = Effect.tryPromise({
+    try: (signal) => fetch(config.tokenUrl, { ...request(config), signal }),
+    catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${(cause as Error).message}`)
+  })
+
+  const body = (response: Response) =>
+    Effect.tryPromise({
+      try: () => response.json() as Promise<unknown>,
+      catch: () => fail(`token endpoint answered ${response.status} with a body that is not JSON`, response)
+    })
+
+  const mint = Effect.gen(function*() {
+    const response = yield* call
+    const json = yield* body(response)
+    if (!response.ok) {
+      const code = decodeErrorCode(json)
+      const detail = code._tag === "Some" ? ` (${code.value.error})` : ""
+      return yield* fail(`token endpoint answered ${response.status}${detail}`, response)
+    }
+    const token = yield* decodeTokenResponse(json).pipe(
+      Effect.mapError(() => fail("token endpoint answered 200 without a usable access_token", response))
+    )
+    return {
+      accessToken: token.access_token,
+      tokenType: token.token_type ?? "Bearer",
+      expiresInSeconds: token.expires_in
+    } satisfies MintedToken
+  }).pipe(
+    Effect.timeoutOrElse({
+      duration: config.timeoutMillis,
+      orElse: () => Effect.fail(fail(`token endpoint did not answer within ${config.timeoutMillis} ms`))
+    }),
+    Effect.withSpan("OAuth2ClientCredentials.mint", { attributes: { provider: config.id } })
+  )
+
+  return { mint }
+}
+
+export const OAuth2ClientCredentials = { make }

@@ -1,0 +1,157 @@
+/**
+ * How every replica answers consumers. `get` and `unauthorized` requests for
+ * all providers arrive through one queue group, so NATS spreads them across
+ * replicas. A replica answers from its cache when it can (the common case,
+ * with a pre-encoded reply), then from KV, and otherwise asks the provider's
+ * leader: replicas never mint.
+ */
+import {
+  GetTokenRequestJson,
+  InvalidRequest,
+  type MintRequestMessage,
+  type ProtocolError,
+  protocolVersion,
+  ProviderNotFound,
+  providerOf,
+  replicaQueue,
+  type Subjects,
+  supportedVersions,
+  type Token,
+  type TokenCache,
+  TokenReplyJson,
+  TokenUnavailable,
+  TokenUpdateJson,
+  UnauthorizedReportJson,
+  UnsupportedProtocolVersion
+} from "@tokenbus/core"
+import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
+import { Clock, Effect, FiberSet, Schema, type Scope } from "effect"
+import { errorReply, tokenReply } from "./internal/replies.ts"
+import type { TokenStore } from "./TokenStore.ts"
+
+export interface ResponderDeps {
+  readonly providers: ReadonlySet<string>
+  readonly store: TokenStore
+  readonly subjects: Subjects
+  readonly cache: TokenCache
+  readonly requestTimeoutMillis: number
+}
+
+const decodeGet = Schema.decodeUnknownEffect(GetTokenRequestJson)
+const decodeReport = Schema.decodeUnknownEffect(UnauthorizedReportJson)
+const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
+const decodeUpdate = Schema.decodeUnknownOption(TokenUpdateJson)
+const encodeMintRequest = (message: MintRequestMessage) => JSON.stringify(message)
+
+/** The payload of the plain `get` every client sends; anything else goes through the decoder. */
+const plainGet = JSON.stringify({ v: protocolVersion })
+
+const checkVersion = (v: number) =>
+  supportedVersions.includes(v) ? Effect.void : Effect.fail(
+    new UnsupportedProtocolVersion({
+      requested: v,
+      supported: supportedVersions,
+      message: `protocol version ${v} is not supported; this replica speaks ${supportedVersions.join(", ")}`
+    })
+  )
+
+const invalid = (what: string) => (error: { readonly message: string }) =>
+  new InvalidRequest({ message: `malformed ${what}: ${error.message}` })
+
+export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.Scope | NatsConnection> =>
+  Effect.gen(function*() {
+    const nats = yield* NatsConnection
+    const { cache, store, subjects } = deps
+
+    /** Asks the leader, retrying while there is none (an election is under way) until the deadline. */
+    const askLeader = Effect.fnUntraced(function*(provider: string, request: MintRequestMessage) {
+      const deadline = (yield* Clock.currentTimeMillis) + deps.requestTimeoutMillis
+      while (true) {
+        const left = deadline - (yield* Clock.currentTimeMillis)
+        if (left <= 0) break
+        const reply = yield* nats.request(subjects.mint(provider), encodeMintRequest(request), left).pipe(Effect.result)
+        if (reply._tag === "Success") return yield* relay(reply.success)
+        if (reply.failure.reason !== "no-responders") break
+        yield* Effect.sleep(Math.min(100, left))
+      }
+      return yield* new TokenUnavailable({
+        provider,
+        message: `no leader for ${provider} answered within ${deps.requestTimeoutMillis} ms`
+      })
+    })
+
+    /** Keeps the leader's token and passes its reply on as it came. */
+    const relay = (text: string) =>
+      decodeReply(text).pipe(
+        Effect.orDie,
+        Effect.flatMap((reply) => {
+          if (!reply.ok) return Effect.fail(reply.error)
+          cache.offer(reply.token)
+          return Effect.succeed(cache.get(reply.token.provider) ?? reply.token)
+        })
+      )
+
+    const current = (provider: string): Effect.Effect<Token, ProtocolError> => {
+      const cached = cache.get(provider)
+      if (cached !== undefined) return Effect.succeed(cached)
+      return store.read(provider).pipe(
+        Effect.flatMap(({ token }) => {
+          if (token === undefined) return askLeader(provider, { v: protocolVersion, reason: "initial" })
+          cache.offer(token)
+          return Effect.succeed(token)
+        }),
+        Effect.catchTag("KvError", () => askLeader(provider, { v: protocolVersion, reason: "initial" }))
+      )
+    }
+
+    const afterUnauthorized = (provider: string, failedVersion: number): Effect.Effect<Token, ProtocolError> => {
+      const cached = cache.get(provider)
+      if (cached !== undefined && cached.version > failedVersion) return Effect.succeed(cached)
+      return askLeader(provider, { v: protocolVersion, reason: "unauthorized-report", failedVersion })
+    }
+
+    const answer = (message: InboundMessage, work: Effect.Effect<Token, ProtocolError>) =>
+      work.pipe(
+        Effect.tapError((error) => Effect.logWarning("request refused").pipe(
+          Effect.annotateLogs({ subject: message.subject, error: error._tag, reason: error.message })
+        )),
+        Effect.match({ onFailure: errorReply, onSuccess: tokenReply }),
+        Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
+      )
+
+    const run = yield* FiberSet.makeRuntime<never>()
+
+    /** Routes a request to `handle` after checking the provider; unknown providers get a typed error. */
+    const route = (handle: (provider: string, message: InboundMessage) => void) => (message: InboundMessage) => {
+      const provider = providerOf(message.subject)
+      if (deps.providers.has(provider)) return handle(provider, message)
+      run(answer(message, Effect.fail(new ProviderNotFound({ provider, message: `no provider named ${provider}` }))))
+    }
+
+    yield* nats.subscribe(subjects.anyGet, { queue: replicaQueue }, route((provider, message) => {
+      const cached = cache.get(provider)
+      const plain = message.data.length === 0 || message.string() === plainGet
+      if (plain && cached !== undefined) return void message.respond(tokenReply(cached))
+      const work = plain ? current(provider) : decodeGet(message.string()).pipe(
+        Effect.mapError(invalid("get request")),
+        Effect.flatMap((request) => checkVersion(request.v)),
+        Effect.andThen(current(provider))
+      )
+      run(answer(message, work))
+    }))
+
+    yield* nats.subscribe(subjects.anyUnauthorized, { queue: replicaQueue }, route((provider, message) => {
+      const work = decodeReport(message.string()).pipe(
+        Effect.mapError(invalid("unauthorized report")),
+        Effect.tap((report) => checkVersion(report.v)),
+        Effect.flatMap((report) => afterUnauthorized(provider, report.version))
+      )
+      run(answer(message, work))
+    }))
+
+    // Every replica (no queue group) keeps its cache current from the broadcast.
+    yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {
+      const update = decodeUpdate(message.string())
+      if (update._tag === "Some") cache.offer(update.value.token)
+    })
+  })

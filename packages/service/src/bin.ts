@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the `tokenbus` command. SIGTERM and SIGINT interrupt the
+ * program, which releases leader locks and drains NATS before exiting.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Cause, Config, Console, Effect, Layer } from "effect"
+import { cli } from "./Cli.ts"
+import * as PinoLogger from "./PinoLogger.ts"
+
+const Logging = Layer.unwrap(Effect.gen(function*() {
+  const level = yield* Config.LogLevel("TOKENBUS_LOG_LEVEL").pipe(Config.withDefault("Info"))
+  return PinoLogger.layer(level)
+}))
+
+/** Expected failures (bad config, unreachable NATS) get one line; bugs get the full cause. */
+const report = (cause: Cause.Cause<{ readonly message: string }>) => {
+  const failure = cause.reasons.find(Cause.isFailReason)
+  return failure === undefined || Cause.hasDies(cause)
+    ? Console.error(Cause.pretty(cause))
+    : Console.error(`tokenbus: ${failure.error.message}`)
+}
+
+cli.pipe(
+  Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : report(cause)),
+  Effect.provide(Layer.mergeAll(NodeServices.layer, Logging)),
+  (program) => NodeRuntime.runMain(program, { disableErrorReporting: true })
+)
