@@ -16,7 +16,7 @@ export interface MintState {
   readonly inFlight: boolean
 }
 
-export type MintDecision = "serve-current" | "join-in-flight" | "mint"
+export type MintDecision = "serve-current" | "join-in-flight" | "mint" | "reload"
 
 export const decideMint = (state: MintState, request: MintRequest): MintDecision => {
   // A mint under way will produce a version newer than any a consumer can
@@ -26,5 +26,10 @@ export const decideMint = (state: MintState, request: MintRequest): MintDecision
   if (request._tag === "Ensure") return "serve-current"
   // A report about an older version comes from a consumer that has not yet
   // seen the newer token: serving it costs nothing upstream.
-  return request.version < state.current ? "serve-current" : "mint"
+  if (request.version < state.current) return "serve-current"
+  if (request.version === state.current) return "mint"
+  // A version newer than the leader's own: its view is stale (a deposed
+  // leader committed late) or the report is bogus. Either way, read KV again
+  // before spending the upstream's budget; never mint on a version nobody holds.
+  return "reload"
 }

@@ -5,7 +5,7 @@
  */
 import { Kvm } from "@nats-io/kv"
 import { connect, type Msg, type NatsConnection as RawConnection } from "@nats-io/transport-node"
-import { Context, Effect, Layer, Schedule, type Scope, Stream } from "effect"
+import { Context, Effect, FiberSet, Layer, Schedule, type Scope, Stream } from "effect"
 import { type KvBucket, makeKvBucket } from "./KvBucket.ts"
 import { KvError, NatsConnectError, NatsPublishError, NatsRequestError } from "./NatsError.ts"
 
@@ -43,6 +43,18 @@ export class NatsConnection extends Context.Service<NatsConnection, {
     options: { readonly queue?: string },
     onMessage: (message: InboundMessage) => void
   ) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Answers requests on `subject` until the scope closes. `handle` may answer
+   * at once and return nothing (the fast path), or return the effect that
+   * will answer. On close the subscription is drained and running answers
+   * are awaited, so a replica shutting down does not drop requests NATS had
+   * already routed to it.
+   */
+  readonly serve: <R>(
+    subject: string,
+    options: { readonly queue?: string },
+    handle: (message: InboundMessage) => Effect.Effect<void, never, R> | undefined
+  ) => Effect.Effect<void, never, Scope.Scope | R>
   readonly bucket: (name: string, options: BucketOptions) => Effect.Effect<KvBucket, KvError>
 }>()("@tokenbus/nats/NatsConnection") {
   static readonly layer = (options: NatsConnectionOptions): Layer.Layer<NatsConnection, NatsConnectError> =>
@@ -82,21 +94,50 @@ const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
         try: () => raw.publish(subject, payload),
         catch: (cause) => new NatsPublishError({ subject, message: `publish on ${subject} failed: ${messageOf(cause)}`, cause })
       }),
-    subscribe: (subject, { queue }, onMessage) =>
-      Effect.acquireRelease(
-        Effect.sync(() =>
-          raw.subscribe(subject, {
-            ...(queue === undefined ? {} : { queue }),
-            callback: (error, message) => {
-              if (error === null) onMessage(message)
-            }
-          })
-        ),
-        (subscription) => Effect.sync(() => subscription.unsubscribe())
-      ).pipe(Effect.asVoid),
+    subscribe: (subject, options, onMessage) => subscribe(raw, subject, options, onMessage),
+    serve: (subject, options, handle) => serve(raw, subject, options, handle),
     bucket: (name, bucketOptions) => openBucket(raw, name, bucketOptions)
   })
 })
+
+/** How long closing a subscription may wait for messages already in flight. */
+const drainMillis = 2_000
+
+const subscribe = (
+  raw: RawConnection,
+  subject: string,
+  { queue }: { readonly queue?: string },
+  onMessage: (message: InboundMessage) => void
+) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      raw.subscribe(subject, {
+        ...(queue === undefined ? {} : { queue }),
+        callback: (error, message) => {
+          if (error === null) onMessage(message)
+        }
+      })
+    ),
+    (subscription) =>
+      Effect.promise(() => subscription.drain().catch(() => undefined)).pipe(Effect.timeout(drainMillis), Effect.ignore)
+  ).pipe(Effect.asVoid)
+
+const serve = <R>(
+  raw: RawConnection,
+  subject: string,
+  options: { readonly queue?: string },
+  handle: (message: InboundMessage) => Effect.Effect<void, never, R> | undefined
+) =>
+  Effect.gen(function*() {
+    const answering = yield* FiberSet.make<void, never>()
+    const run = yield* FiberSet.runtime(answering)<R>()
+    // Finalizers run last-in first-out: drain the subscription, then wait for the answers under way.
+    yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(answering).pipe(Effect.timeout(drainMillis), Effect.ignore))
+    yield* subscribe(raw, subject, options, (message) => {
+      const answer = handle(message)
+      if (answer !== undefined) run(answer)
+    })
+  })
 
 const request = (raw: RawConnection, subject: string, payload: string, timeoutMillis: number) =>
   Effect.tryPromise({

@@ -1,3 +1,4 @@
 export * from "./KvBucket.ts"
 export * from "./NatsConnection.ts"
 export * from "./NatsError.ts"
+export * from "./MemoryKvBucket.ts"

@@ -85,31 +85,42 @@ const holdLeadership = <R>(
         return yield* new LeadershipLost({ key: spec.key, message: `lease on ${spec.key} may have lapsed` })
       }
     })
+    // The lock was taken, but if the reply came back after the lease could
+    // have lapsed, someone else may lead already: release it without leading.
+    if ((yield* Effect.result(guard))._tag === "Failure") {
+      return yield* Effect.logWarning("took the lock too late to lead; releasing it")
+    }
     yield* Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: first.revision }))
     const reason = yield* Effect.raceFirst(Effect.scoped(lead(guard)), keepRenewing(spec, held))
     yield* Effect.logWarning("stepped down", reason)
   }).pipe(Effect.scoped)
 
-/** Renews until the lease is lost; returns why. */
+/**
+ * Renews until the lease is lost; returns why. Every wait, including a
+ * renewal that hangs, ends by the lease's deadline, so `lead` is interrupted
+ * no later than the moment the lease may lapse.
+ */
 const keepRenewing = (spec: LockSpec, held: Ref.Ref<Lease>) =>
   Effect.gen(function*() {
+    const retryMillis = Math.min(250, spec.lease.renewEveryMillis)
+    let attemptAt = renewDueAt(spec.lease, yield* Ref.get(held))
     while (true) {
       const lease = yield* Ref.get(held)
-      const now = yield* Clock.currentTimeMillis
-      yield* Effect.sleep(Math.max(0, renewDueAt(spec.lease, lease) - now))
+      const deadline = validUntil(spec.lease, lease)
+      yield* Effect.sleep(Math.max(0, Math.min(attemptAt, deadline) - (yield* Clock.currentTimeMillis)))
       const sentAt = yield* Clock.currentTimeMillis
-      const deadline = validUntil(spec.lease, lease) - sentAt
-      if (deadline <= 0) return "the lease ran out before a renewal got through"
+      if (sentAt >= deadline) return "the lease ran out before a renewal got through"
       const renewed = yield* spec.bucket.update(spec.key, holderValue(spec), lease.revision).pipe(
-        Effect.timeoutOrElse({ duration: deadline, orElse: () => Effect.succeed(undefined) }),
+        Effect.timeoutOrElse({ duration: deadline - sentAt, orElse: () => Effect.succeed(undefined) }),
         Effect.result
       )
+      if (renewed._tag === "Failure" && renewed.failure._tag === "KvConflict") return "another replica holds the lock"
       if (renewed._tag === "Success" && renewed.success !== undefined) {
-        yield* Ref.set(held, { revision: renewed.success, sentAt })
-      } else if (renewed._tag === "Failure" && renewed.failure._tag === "KvConflict") {
-        return "another replica holds the lock"
+        const next = { revision: renewed.success, sentAt }
+        yield* Ref.set(held, next)
+        attemptAt = renewDueAt(spec.lease, next)
       } else {
-        yield* Effect.sleep(Math.min(250, spec.lease.renewEveryMillis))
+        attemptAt = (yield* Clock.currentTimeMillis) + retryMillis
       }
     }
   })

@@ -14,7 +14,8 @@ type Config = Extract<ResolvedProvider, { readonly kind: "oauth2-client-credenti
 const TokenResponse = Schema.Struct({
   access_token: Schema.RedactedFromValue(Schema.NonEmptyString),
   token_type: Schema.optionalKey(Schema.String),
-  expires_in: Schema.optionalKey(Schema.Number)
+  // Some servers send it as a string.
+  expires_in: Schema.optionalKey(Schema.Union([Schema.Number, Schema.NumberFromString]))
 })
 const decodeTokenResponse = Schema.decodeUnknownEffect(TokenResponse)
 
@@ -39,6 +40,12 @@ const request = (config: Config): RequestInit => {
   return { method: "POST", headers, body: form }
 }
 
+/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is in its cause. */
+const networkReason = (cause: unknown): string => {
+  const inner = (cause as { cause?: { code?: string; message?: string } }).cause
+  return [(cause as Error).message, inner?.code ?? inner?.message].filter(Boolean).join(": ")
+}
+
 const retryAfterMillis = (response: Response): number | undefined => {
   const seconds = Number(response.headers.get("retry-after"))
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
@@ -57,7 +64,7 @@ const make = (config: Config): Minter => {
 
   const call = Effect.tryPromise({
     try: (signal) => fetch(config.tokenUrl, { ...request(config), signal }),
-    catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${(cause as Error).message}`)
+    catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${networkReason(cause)}`)
   })
 
   const body = (response: Response) =>

@@ -19,7 +19,13 @@ const pinoLevel: Record<LogLevel.LogLevel, pino.Level | undefined> = {
 }
 
 const text = (part: unknown): string =>
-  typeof part === "string" ? part : Redacted.isRedacted(part) ? String(part) : safeJson(part)
+  typeof part === "string"
+    ? part
+    : Redacted.isRedacted(part)
+    ? String(part)
+    : part instanceof Error
+    ? part.stack ?? part.message
+    : safeJson(part)
 
 const safeJson = (value: unknown): string => {
   try {
@@ -29,9 +35,14 @@ const safeJson = (value: unknown): string => {
   }
 }
 
+/** pino's own keys; an annotation with one of these names is prefixed so it cannot shadow them. */
+const reserved = new Set(["level", "time", "pid", "msg", "cause"])
+
 const fieldsOf = (annotations: Readonly<Record<string, unknown>>): Record<string, unknown> => {
   const fields: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(annotations)) fields[key] = Redacted.isRedacted(value) ? String(value) : value
+  for (const [key, value] of Object.entries(annotations)) {
+    fields[reserved.has(key) ? `annotation.${key}` : key] = Redacted.isRedacted(value) ? String(value) : value
+  }
   return fields
 }
 

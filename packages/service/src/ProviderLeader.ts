@@ -10,6 +10,7 @@
  */
 import {
   decideMint,
+  type MintDecision,
   MintRequestJson,
   type MintReason,
   type MintRequest,
@@ -19,7 +20,7 @@ import {
   TokenUnavailable
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Deferred, Effect, Exit, FiberSet, Ref, Schedule, Schema, type Scope } from "effect"
+import { Clock, Deferred, Effect, Exit, Ref, Schedule, Schema, type Scope } from "effect"
 import { errorReply, tokenReply, tokenUpdate } from "./internal/replies.ts"
 import type { LeadershipGuard } from "./LeaderLock.ts"
 import type { Minter } from "./Minter.ts"
@@ -61,34 +62,43 @@ export const lead = (deps: ProviderLeaderDeps) =>
         Effect.catch((error) => Effect.logWarning("broadcast failed; replicas will read KV", error.message))
       )
 
-    /** Commits a freshly minted token; on a conflict, adopts whatever KV holds instead. */
-    const mintAndCommit = Effect.fnUntraced(function*(reason: MintReason) {
+    /** Mints and commits against the revision this leader holds. */
+    const commitNew = Effect.fnUntraced(function*(reason: MintReason) {
       yield* guard
       const minted = yield* deps.minter.mint
       yield* guard
       const now = yield* Clock.currentTimeMillis
       const { revision } = yield* Ref.get(state)
-      const record = {
+      const token = yield* store.commit(provider, {
         accessToken: minted.accessToken,
         tokenType: minted.tokenType,
         issuedAt: now,
         reason,
         ...(minted.expiresInSeconds === undefined ? {} : { expiresAt: now + minted.expiresInSeconds * 1000 })
-      }
-      return yield* store.commit(provider, record, revision).pipe(
-        Effect.tap((token) => Effect.logInfo("minted and committed a token").pipe(
-          Effect.annotateLogs({ version: token.version, reason })
-        )),
-        Effect.catchTag("KvConflict", () => adoptStored)
-      )
+      }, revision)
+      yield* Effect.logInfo("minted and committed a token").pipe(Effect.annotateLogs({ version: token.version, reason }))
+      return token
     })
 
-    const adoptStored = Effect.gen(function*() {
-      yield* Effect.logWarning("the stored token changed under this leader; adopting it")
-      const latest = yield* store.read(provider)
-      if (latest.token === undefined) return yield* unavailable("the stored token changed and cannot be read")
-      return latest.token
-    })
+    /**
+     * A conflict means KV moved under this leader (a deposed leader's late
+     * commit). Adopt what KV holds; if that still does not answer the
+     * request, mint once more against the new revision.
+     */
+    const mintAndCommit = (request: MintRequest, reason: MintReason) =>
+      commitNew(reason).pipe(
+        Effect.catchTag("KvConflict", () =>
+          Effect.gen(function*() {
+            yield* Effect.logWarning("the stored token changed under this leader; adopting it")
+            const latest = yield* store.read(provider)
+            yield* Ref.update(state, (s) => ({ ...s, current: latest.token, revision: latest.revision }))
+            const current = latest.token?.version
+            if (latest.token !== undefined && decideMint({ current, inFlight: false }, request) === "serve-current") {
+              return latest.token
+            }
+            return yield* commitNew(reason)
+          }))
+      )
 
     const settle = (mine: Deferred.Deferred<Token, TokenUnavailable>) => (exit: Exit.Exit<Token, TokenUnavailable>) =>
       Effect.gen(function*() {
@@ -103,22 +113,42 @@ export const lead = (deps: ProviderLeaderDeps) =>
         yield* Deferred.done(mine, exit)
       })
 
-    const serve = Effect.fnUntraced(function*(request: MintRequest, reason: MintReason) {
-      const mine = yield* Deferred.make<Token, TokenUnavailable>()
-      const [decision, before] = yield* Ref.modify(state, (s): readonly [readonly [string, LeaderState], LeaderState] => {
-        const decision = decideMint({ current: s.current?.version, inFlight: s.inFlight !== undefined }, request)
-        return [[decision, s], decision === "mint" ? { ...s, inFlight: mine } : s]
+    /** Re-reads KV, keeping whichever of it and the leader's state is newer. */
+    const reload = store.read(provider).pipe(
+      Effect.flatMap((latest) =>
+        Ref.update(state, (s) =>
+          latest.revision !== undefined && latest.revision > (s.revision ?? 0)
+            ? { ...s, current: latest.token, revision: latest.revision }
+            : s)
+      ),
+      Effect.mapError((error) => unavailable(error.message))
+    )
+
+    const serve = (
+      request: MintRequest,
+      reason: MintReason,
+      reloaded = false
+    ): Effect.Effect<Token, TokenUnavailable> =>
+      Effect.gen(function*() {
+        const mine = yield* Deferred.make<Token, TokenUnavailable>()
+        const [decision, before] = yield* Ref.modify(
+          state,
+          (s): readonly [readonly [MintDecision, LeaderState], LeaderState] => {
+            const decision = decideMint({ current: s.current?.version, inFlight: s.inFlight !== undefined }, request)
+            return [[decision, s], decision === "mint" ? { ...s, inFlight: mine } : s]
+          }
+        )
+        if (decision === "join-in-flight" && before.inFlight !== undefined) return yield* Deferred.await(before.inFlight)
+        if (decision === "reload" && !reloaded) return yield* reload.pipe(Effect.andThen(serve(request, reason, true)))
+        if (decision !== "mint" && before.current !== undefined) return before.current
+        // The mint runs in the leader's scope, so a requester giving up does not abandon it half-way.
+        yield* mintAndCommit(request, reason).pipe(
+          Effect.mapError((error) => unavailable(error.message)),
+          Effect.onExit(settle(mine)),
+          Effect.forkIn(scope)
+        )
+        return yield* Deferred.await(mine)
       })
-      if (decision === "serve-current" && before.current !== undefined) return before.current
-      if (decision === "join-in-flight" && before.inFlight !== undefined) return yield* Deferred.await(before.inFlight)
-      // The mint runs in the leader's scope, so a requester giving up does not abandon it half-way.
-      yield* mintAndCommit(reason).pipe(
-        Effect.mapError((error) => unavailable(error.message)),
-        Effect.onExit(settle(mine)),
-        Effect.forkIn(scope)
-      )
-      return yield* Deferred.await(mine)
-    })
 
     const answer = (message: InboundMessage) =>
       decodeMintRequest(message.string()).pipe(
@@ -132,8 +162,7 @@ export const lead = (deps: ProviderLeaderDeps) =>
         Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
       )
 
-    const run = yield* FiberSet.makeRuntime<never>()
-    yield* nats.subscribe(subjects.mint(provider), {}, (message) => run(answer(message)))
+    yield* nats.serve(subjects.mint(provider), {}, answer)
 
     if (stored.token === undefined) {
       yield* serve({ _tag: "Ensure" }, "initial").pipe(

@@ -25,7 +25,7 @@ import {
   UnsupportedProtocolVersion
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Effect, FiberSet, Schema, type Scope } from "effect"
+import { Clock, Effect, Schema, type Scope } from "effect"
 import { errorReply, tokenReply } from "./internal/replies.ts"
 import type { TokenStore } from "./TokenStore.ts"
 
@@ -70,7 +70,7 @@ export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.S
         const left = deadline - (yield* Clock.currentTimeMillis)
         if (left <= 0) break
         const reply = yield* nats.request(subjects.mint(provider), encodeMintRequest(request), left).pipe(Effect.result)
-        if (reply._tag === "Success") return yield* relay(reply.success)
+        if (reply._tag === "Success") return yield* relay(provider, reply.success)
         if (reply.failure.reason !== "no-responders") break
         yield* Effect.sleep(Math.min(100, left))
       }
@@ -81,9 +81,9 @@ export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.S
     })
 
     /** Keeps the leader's token and passes its reply on as it came. */
-    const relay = (text: string) =>
+    const relay = (provider: string, text: string) =>
       decodeReply(text).pipe(
-        Effect.orDie,
+        Effect.mapError(() => new TokenUnavailable({ provider, message: "the leader sent a reply this replica cannot read" })),
         Effect.flatMap((reply) => {
           if (!reply.ok) return Effect.fail(reply.error)
           cache.offer(reply.token)
@@ -119,35 +119,37 @@ export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.S
         Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
       )
 
-    const run = yield* FiberSet.makeRuntime<never>()
+    const unknownProvider = (provider: string, message: InboundMessage) =>
+      answer(message, Effect.fail(new ProviderNotFound({ provider, message: `no provider named ${provider}` })))
 
-    /** Routes a request to `handle` after checking the provider; unknown providers get a typed error. */
-    const route = (handle: (provider: string, message: InboundMessage) => void) => (message: InboundMessage) => {
+    yield* nats.serve(subjects.anyGet, { queue: replicaQueue }, (message) => {
       const provider = providerOf(message.subject)
-      if (deps.providers.has(provider)) return handle(provider, message)
-      run(answer(message, Effect.fail(new ProviderNotFound({ provider, message: `no provider named ${provider}` }))))
-    }
-
-    yield* nats.subscribe(subjects.anyGet, { queue: replicaQueue }, route((provider, message) => {
+      if (!deps.providers.has(provider)) return unknownProvider(provider, message)
       const cached = cache.get(provider)
       const plain = message.data.length === 0 || message.string() === plainGet
       if (plain && cached !== undefined) return void message.respond(tokenReply(cached))
-      const work = plain ? current(provider) : decodeGet(message.string()).pipe(
-        Effect.mapError(invalid("get request")),
-        Effect.flatMap((request) => checkVersion(request.v)),
-        Effect.andThen(current(provider))
+      return answer(
+        message,
+        plain ? current(provider) : decodeGet(message.string()).pipe(
+          Effect.mapError(invalid("get request")),
+          Effect.flatMap((request) => checkVersion(request.v)),
+          Effect.andThen(current(provider))
+        )
       )
-      run(answer(message, work))
-    }))
+    })
 
-    yield* nats.subscribe(subjects.anyUnauthorized, { queue: replicaQueue }, route((provider, message) => {
-      const work = decodeReport(message.string()).pipe(
-        Effect.mapError(invalid("unauthorized report")),
-        Effect.tap((report) => checkVersion(report.v)),
-        Effect.flatMap((report) => afterUnauthorized(provider, report.version))
+    yield* nats.serve(subjects.anyUnauthorized, { queue: replicaQueue }, (message) => {
+      const provider = providerOf(message.subject)
+      if (!deps.providers.has(provider)) return unknownProvider(provider, message)
+      return answer(
+        message,
+        decodeReport(message.string()).pipe(
+          Effect.mapError(invalid("unauthorized report")),
+          Effect.tap((report) => checkVersion(report.v)),
+          Effect.flatMap((report) => afterUnauthorized(provider, report.version))
+        )
       )
-      run(answer(message, work))
-    }))
+    })
 
     // Every replica (no queue group) keeps its cache current from the broadcast.
     yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {

@@ -9,7 +9,7 @@ import { Config, Effect, Redacted, Schema } from "effect"
 import { ConfigError } from "./ConfigError.ts"
 
 export const SecretRef = Schema.Union([
-  Schema.String,
+  Schema.NonEmptyString,
   Schema.Struct({ env: Schema.NonEmptyString }),
   Schema.Struct({ file: Schema.NonEmptyString })
 ])

@@ -11,7 +11,8 @@ import { ConfigError } from "./ConfigError.ts"
 import { resolveSecret, SecretRef } from "./Secret.ts"
 
 const HttpUrl = Schema.String.check(
-  Schema.isPattern(/^https?:\/\/[^\s/]+/, { message: "expected an http:// or https:// URL" })
+  Schema.makeFilter((url) =>
+    (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)) || "expected an http:// or https:// URL")
 )
 const PositiveMillis = Schema.Int.check(Schema.isGreaterThan(0))
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>

@@ -1,0 +1,163 @@
+/**
+ * An in-memory `KvBucket` for tests, faithful to the JetStream KV behaviour
+ * tokenbus relies on (test/NatsKvSemantics.test.ts pins it down against a
+ * real server): `create` conflicts on a live key, `update` and `deleteAt`
+ * need the key's current revision, revisions come from one counter per
+ * bucket, a delete leaves a marker that reads as absent and can be created
+ * over, and with a TTL a key not written for `ttlMillis` is gone.
+ *
+ * Time comes from Effect's `Clock`, so `TestClock` decides when keys expire.
+ * Expiry is exact (a real server removes keys somewhat after the TTL), which
+ * is the earliest another client could take an expired lock: the strictest
+ * case for leader-election tests. Like the server, expiry sends nothing to
+ * watchers.
+ *
+ * A store is the bucket on the server; each `view` is one client of it with
+ * its own network faults (`partition`, `delayReplies`), so a test can cut
+ * off or slow down one replica while the others carry on.
+ */
+import { Clock, Effect, Latch, Option, PubSub, Stream } from "effect"
+import type { KvBucket, KvChange, KvValue } from "./KvBucket.ts"
+import { KvConflict, KvError } from "./NatsError.ts"
+
+export interface MemoryKvOptions {
+  /** Like the bucket's `ttl`: keys not written for this long are gone. Absent or 0: keys never expire. */
+  readonly ttlMillis?: number
+}
+
+export interface MemoryKvBucket extends KvBucket {
+  /**
+   * While on, every operation of this view waits, as if its requests never
+   * reached the server, and its watches deliver nothing. Turning it off lets
+   * waiting operations through and delivers the changes a watch missed. An
+   * operation interrupted while waiting never happened.
+   */
+  readonly partition: (on: boolean) => Effect.Effect<void>
+  /**
+   * Delays every reply of this view by `millis` after the bucket has applied
+   * the operation, as a slow network would: a client that gives up waiting
+   * has still written. Watches are not delayed. 0 turns it off.
+   */
+  readonly delayReplies: (millis: number) => Effect.Effect<void>
+}
+
+export interface MemoryKvStore {
+  readonly name: string
+  /** A new client of the bucket, connected until its own `partition` says otherwise. */
+  readonly view: Effect.Effect<MemoryKvBucket>
+}
+
+/** The last message written for a key, as the bucket's stream holds it. */
+interface Entry {
+  readonly revision: number
+  readonly operation: "PUT" | "DEL"
+  readonly value: string
+  readonly writtenAt: number
+}
+
+export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): Effect.Effect<MemoryKvStore> =>
+  Effect.gen(function*() {
+    const ttlMillis = options.ttlMillis ?? 0
+    const entries = new Map<string, Entry>()
+    const changes = yield* PubSub.unbounded<KvChange>()
+    let lastRevision = 0
+
+    /** The key's last message, unless the TTL has removed it. */
+    const lastEntry = (key: string, now: number): Entry | undefined => {
+      const entry = entries.get(key)
+      if (entry !== undefined && ttlMillis > 0 && now - entry.writtenAt >= ttlMillis) {
+        entries.delete(key)
+        return undefined
+      }
+      return entry
+    }
+
+    const write = (key: string, operation: Entry["operation"], value: string, now: number): number => {
+      const revision = ++lastRevision
+      entries.set(key, { revision, operation, value, writtenAt: now })
+      PubSub.publishUnsafe(changes, { key, revision, operation })
+      return revision
+    }
+
+    const conflict = (key: string) =>
+      new KvConflict({ bucket: name, key, message: `${name}/${key} changed since it was read` })
+
+    // Each operation reads, checks and writes in one synchronous step, so
+    // concurrent fibers see compare-and-set exactly as the server applies it.
+    const atomically = <A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.suspend(() => f(now)))
+
+    const bucket: KvBucket = {
+      name,
+      get: (key) =>
+        atomically((now) => {
+          const entry = lastEntry(key, now)
+          return Effect.succeed(
+            entry?.operation === "PUT"
+              ? Option.some<KvValue>({ revision: entry.revision, value: entry.value })
+              : Option.none()
+          )
+        }),
+      create: (key, value) =>
+        atomically((now) =>
+          lastEntry(key, now)?.operation === "PUT"
+            ? Effect.fail(conflict(key))
+            : Effect.succeed(write(key, "PUT", value, now))
+        ),
+      update: (key, value, revision) =>
+        atomically((now): Effect.Effect<number, KvConflict | KvError> => {
+          // nats.js refuses these before sending anything.
+          if (revision <= 0) {
+            return Effect.fail(
+              new KvError({ bucket: name, operation: "update", message: "version must be greater than 0" })
+            )
+          }
+          return (lastEntry(key, now)?.revision ?? 0) === revision
+            ? Effect.succeed(write(key, "PUT", value, now))
+            : Effect.fail(conflict(key))
+        }),
+      deleteAt: (key, revision) =>
+        atomically((now) =>
+          (lastEntry(key, now)?.revision ?? 0) === revision
+            ? Effect.sync(() => void write(key, "DEL", "", now))
+            : Effect.fail(conflict(key))
+        ),
+      watch: (key) =>
+        Stream.unwrap(
+          Effect.map(PubSub.subscribe(changes), (subscription) =>
+            Stream.fromSubscription(subscription).pipe(Stream.filter((change) => change.key === key)))
+        )
+    }
+
+    const view = Effect.map(Latch.make(true), (connected): MemoryKvBucket => {
+      let replyDelayMillis = 0
+      const call = <A, E>(operation: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(connected.whenOpen(operation))
+          if (replyDelayMillis > 0) yield* Effect.sleep(replyDelayMillis)
+          return yield* exit
+        })
+      return {
+        name,
+        get: (key) => call(bucket.get(key)),
+        create: (key, value) => call(bucket.create(key, value)),
+        update: (key, value, revision) => call(bucket.update(key, value, revision)),
+        deleteAt: (key, revision) => call(bucket.deleteAt(key, revision)),
+        watch: (key) =>
+          Stream.unwrap(connected.whenOpen(Effect.succeed(bucket.watch(key)))).pipe(
+            Stream.mapEffect((change) => connected.whenOpen(Effect.succeed(change)))
+          ),
+        partition: (on) => Effect.asVoid(on ? connected.close : connected.open),
+        delayReplies: (millis) =>
+          Effect.sync(() => {
+            replyDelayMillis = millis
+          })
+      }
+    })
+
+    return { name, view }
+  })
+
+/** A bucket with a single client; use `makeMemoryKvStore` to partition one replica from the others. */
+export const makeMemoryKvBucket = (name: string, options: MemoryKvOptions = {}): Effect.Effect<MemoryKvBucket> =>
+  Effect.flatMap(makeMemoryKvStore(name, options), (store) => store.view)
