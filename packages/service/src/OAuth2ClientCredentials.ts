@@ -4,10 +4,10 @@
  * header or in the body, never both. The reply's `access_token` becomes
  * `Redacted` at once; error replies are reduced to their `error` code.
  */
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import type { MintedToken, Minter } from "./Minter.ts"
 import type { ResolvedProvider } from "./ServiceConfig.ts"
-import { UpstreamError } from "./UpstreamError.ts"
+import { kindOfStatus, UpstreamError, type UpstreamErrorKind } from "./UpstreamError.ts"
 
 type Config = Extract<ResolvedProvider, { readonly kind: "oauth2-client-credentials" }>
 
@@ -52,10 +52,11 @@ const retryAfterMillis = (response: Response): number | undefined => {
 }
 
 const make = (config: Config): Minter => {
-  const fail = (message: string, response?: Response) => {
+  const fail = (message: string, kind: UpstreamErrorKind, response?: Response) => {
     const retryAfter = response === undefined ? undefined : retryAfterMillis(response)
     return new UpstreamError({
       provider: config.id,
+      kind,
       message,
       ...(response === undefined ? {} : { status: response.status }),
       ...(retryAfter === undefined ? {} : { retryAfterMillis: retryAfter })
@@ -64,25 +65,30 @@ const make = (config: Config): Minter => {
 
   const call = Effect.tryPromise({
     try: (signal) => fetch(config.tokenUrl, { ...request(config), signal }),
-    catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${networkReason(cause)}`)
+    catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${networkReason(cause)}`, "transient")
   })
 
   const body = (response: Response) =>
     Effect.tryPromise({
       try: () => response.json() as Promise<unknown>,
-      catch: () => fail(`token endpoint answered ${response.status} with a body that is not JSON`, response)
+      catch: () =>
+        fail(
+          `token endpoint answered ${response.status} with a body that is not JSON`,
+          response.ok ? "refused" : kindOfStatus(response.status),
+          response
+        )
     })
 
   const mint = Effect.gen(function*() {
     const response = yield* call
     const json = yield* body(response)
     if (!response.ok) {
-      const code = decodeErrorCode(json)
-      const detail = code._tag === "Some" ? ` (${code.value.error})` : ""
-      return yield* fail(`token endpoint answered ${response.status}${detail}`, response)
+      const code = Option.getOrUndefined(decodeErrorCode(json))?.error
+      const detail = code === undefined ? "" : ` (${code})`
+      return yield* fail(`token endpoint answered ${response.status}${detail}`, kindOfStatus(response.status, code), response)
     }
     const token = yield* decodeTokenResponse(json).pipe(
-      Effect.mapError(() => fail("token endpoint answered 200 without a usable access_token", response))
+      Effect.mapError(() => fail("token endpoint answered 200 without a usable access_token", "refused", response))
     )
     return {
       accessToken: token.access_token,
@@ -92,12 +98,12 @@ const make = (config: Config): Minter => {
   }).pipe(
     Effect.timeoutOrElse({
       duration: config.timeoutMillis,
-      orElse: () => Effect.fail(fail(`token endpoint did not answer within ${config.timeoutMillis} ms`))
+      orElse: () => Effect.fail(fail(`token endpoint did not answer within ${config.timeoutMillis} ms`, "transient"))
     }),
     Effect.withSpan("OAuth2ClientCredentials.mint", { attributes: { provider: config.id } })
   )
 
-  return { mint }
+  return { mint: () => mint }
 }
 
 export const OAuth2ClientCredentials = { make }

@@ -65,7 +65,7 @@ export const lead = (deps: ProviderLeaderDeps) =>
     /** Mints and commits against the revision this leader holds. */
     const commitNew = Effect.fnUntraced(function*(reason: MintReason) {
       yield* guard
-      const minted = yield* deps.minter.mint
+      const minted = yield* deps.minter.mint({ carry: undefined })
       yield* guard
       const now = yield* Clock.currentTimeMillis
       const { revision } = yield* Ref.get(state)

@@ -1,13 +1,31 @@
 /**
- * A failed call to a provider's token endpoint. `status` is the HTTP status
- * when there was one; `retryAfterMillis` carries a 429's `Retry-After`. The
- * message never contains the credentials or a token.
+ * A failed call to a provider's upstream. `kind` says what the leader should
+ * do about it: retry later (`transient`), wait (`rate-limited`, with
+ * `retryAfterMillis` from a 429's `Retry-After`), stop until an operator acts
+ * (`credentials-rejected`), or give up on this attempt (`refused`: the
+ * upstream did not like the request or sent an unusable reply). The message
+ * never contains a credential or a token.
  */
 import { Data } from "effect"
 
+export type UpstreamErrorKind = "transient" | "rate-limited" | "credentials-rejected" | "refused"
+
 export class UpstreamError extends Data.TaggedError("UpstreamError")<{
   readonly provider: string
+  readonly kind: UpstreamErrorKind
   readonly message: string
   readonly status?: number
   readonly retryAfterMillis?: number
 }> {}
+
+/** OAuth2 error codes (RFC 6749 §5.2) that mean the credentials themselves were refused. */
+const rejectedCredentials = new Set(["invalid_client", "invalid_grant", "unauthorized_client"])
+
+/** What an HTTP status (and OAuth2 `error` code, when there was one) means for the leader. */
+export const kindOfStatus = (status: number, errorCode?: string): UpstreamErrorKind => {
+  if (status === 429) return "rate-limited"
+  if (status >= 500 || status === 408) return "transient"
+  if (status === 401 || status === 403) return "credentials-rejected"
+  if (errorCode !== undefined && rejectedCredentials.has(errorCode)) return "credentials-rejected"
+  return "refused"
+}

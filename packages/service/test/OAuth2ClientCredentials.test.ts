@@ -24,7 +24,7 @@ const providerFor = (tokenUrl: string, overrides: Partial<ResolvedProvider> = {}
   ...overrides
 })
 
-const mintFrom = (provider: ResolvedProvider) => OAuth2ClientCredentials.make(provider).mint
+const mintFrom = (provider: ResolvedProvider) => OAuth2ClientCredentials.make(provider).mint({ carry: undefined })
 
 const expectUpstreamError = (error: unknown): UpstreamError => {
   expect(error).toBeInstanceOf(UpstreamError)
@@ -106,7 +106,7 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
     Effect.gen(function*() {
       const upstream = yield* sim()
       const minter = makeMinter(providerFor(upstream.tokenUrl, { clientAuth: "body", scope: "shipments:read" }))
-      const token = yield* minter.mint
+      const token = yield* minter.mint({ carry: undefined })
       const response = yield* Effect.promise(() =>
         fetch(upstream.resourceUrl, { headers: { authorization: `Bearer ${Redacted.value(token.accessToken)}` } })
       )
@@ -119,8 +119,8 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
     Effect.gen(function*() {
       const upstream = yield* sim()
       const minter = OAuth2ClientCredentials.make(providerFor(upstream.tokenUrl))
-      const first = yield* minter.mint
-      const second = yield* minter.mint
+      const first = yield* minter.mint({ carry: undefined })
+      const second = yield* minter.mint({ carry: undefined })
       expect(Redacted.value(first.accessToken)).not.toBe(Redacted.value(second.accessToken))
       expect(upstream.issuedTokens()).toEqual([Redacted.value(first.accessToken), Redacted.value(second.accessToken)])
       expect(tokenCounters(upstream)).toMatchObject({ tokenRequests: 2, mints: 2 })
@@ -152,10 +152,10 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
     Effect.gen(function*() {
       const upstream = yield* sim()
       const minter = OAuth2ClientCredentials.make(providerFor(upstream.tokenUrl))
-      for (let i = 0; i < 6; i++) yield* minter.mint
+      for (let i = 0; i < 6; i++) yield* minter.mint({ carry: undefined })
       expect(tokenCounters(upstream)).toMatchObject({ tokenRequests: 6, mints: 6, rateLimited: 0 })
 
-      const error = expectUpstreamError(yield* minter.mint.pipe(Effect.flip))
+      const error = expectUpstreamError(yield* minter.mint({ carry: undefined }).pipe(Effect.flip))
       expect(error.status).toBe(429)
       expect(error.message).toContain("429")
       expect(error.message).toContain("rate_limited")
