@@ -109,7 +109,7 @@ describe("PinoLogger.make", () => {
   it.effect("adds a failure cause as `cause` text", () =>
     Effect.gen(function*() {
       const sink = yield* logged(
-        Effect.fail(new UpstreamError({ provider: "project44-eu", message: "token endpoint answered 503" })).pipe(
+        Effect.fail(new UpstreamError({ provider: "project44-eu", kind: "transient", message: "token endpoint answered 503" })).pipe(
           Effect.tapCause((cause) => Effect.logError("mint failed", cause)),
           Effect.ignore
         )
