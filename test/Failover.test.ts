@@ -8,7 +8,7 @@
 import { TokenbusClient } from "@tokenbus/client";
 import { Redacted } from "effect";
 import { describe, expect, inject, it } from "vitest";
-import { logMsg } from "./support/ReplicaProcess.ts";
+import { logMsg } from "@tokenbus/testing";
 import {
   type ReplicaCluster,
   PROVIDER,

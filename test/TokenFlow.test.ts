@@ -7,7 +7,7 @@
 // upstream's mints, three live replicas).
 import { TokenbusClient } from "@tokenbus/client";
 import { describe, expect, inject, it } from "vitest";
-import { logMsg } from "./support/ReplicaProcess.ts";
+import { logMsg } from "@tokenbus/testing";
 import {
   deliveredCounts,
   expectError,

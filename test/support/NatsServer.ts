@@ -3,8 +3,7 @@
 // networking so that all traffic stays on 127.0.0.1; the server therefore binds
 // explicit free ports, and no ports are declared as exposed (testcontainers
 // would otherwise wait for port bindings that host mode never makes).
-import { createServer } from "node:net";
-import type { Server } from "node:net";
+import { freePorts } from "@tokenbus/testing";
 import { GenericContainer, Wait } from "testcontainers";
 import type { StartedTestContainer } from "testcontainers";
 
@@ -36,26 +35,6 @@ export interface StartNatsServerOptions {
 
 const HEALTH_TIMEOUT_MS = 30_000;
 const STARTUP_TIMEOUT_MS = 60_000;
-
-/** Reserves `count` distinct free TCP ports on 127.0.0.1, then releases them. */
-export const freePorts = async (count: number): Promise<Array<number>> => {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<Server>((resolve, reject) => {
-        const server = createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => resolve(server));
-      })
-    )
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("unexpected server address");
-    return address.port;
-  });
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  return ports;
-};
 
 /** Polls the monitor endpoint until JetStream reports healthy (HTTP 200). */
 export const waitForJetStream = async (monitorPort: number, timeoutMs = HEALTH_TIMEOUT_MS): Promise<void> => {

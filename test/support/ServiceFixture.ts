@@ -4,61 +4,41 @@
 // buckets), N replica processes, a raw NATS connection for wire-level
 // requests, and helpers to find the leader and to read the NATS server's
 // per-subscription counters.
-import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type Project44Sim, type Project44SimOptions, startProject44Sim } from "@tokenbus/sim";
-import { afterAll, beforeAll, expect, inject } from "vitest";
+import type { Project44Sim, Project44SimOptions } from "@tokenbus/sim";
 import {
+  currentLeader,
   dumpReplicaLogs,
+  type LeaderInfo,
   type LogLine,
-  logMsg,
   type LogPredicate,
+  PROVIDER,
+  randomPrefix,
+  replicaConfig,
   type ReplicaProcess,
+  SECRET_ENV,
   startReplicas,
   type StartReplicaOptions,
-  useReplicaCleanup
-} from "./ReplicaProcess.ts";
+  startUpstream,
+  type Upstream,
+  waitUntil
+} from "@tokenbus/testing";
+import { afterAll, beforeAll, expect, inject } from "vitest";
+import { useReplicaCleanup } from "./useReplicaCleanup.ts";
 
-export const PROVIDER = "project44";
-export const SECRET_ENV = "P44_SECRET";
+export {
+  type LeaderInfo,
+  PROVIDER,
+  randomPrefix,
+  SECRET_ENV,
+  sleep,
+  startUpstream,
+  type Upstream,
+  waitUntil
+} from "@tokenbus/testing";
 
 /** Short leases so failover tests take seconds: a dead leader's lock lapses after ~3 s (+ up to ~1 s expiry lag). */
 export const testLease = { ttlMillis: 3000, renewEveryMillis: 750, safetyMarginMillis: 500 } as const;
-
-/** `t` + 8 hex chars: valid as a subject prefix and in KV bucket names, unique per cluster. */
-export const randomPrefix = (): string => `t${randomBytes(4).toString("hex")}`;
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` every `intervalMs` until it holds; throws `message` after `timeoutMs`. */
-export const waitUntil = async (
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  message: string,
-  intervalMs = 25
-): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${message}`);
-    await sleep(intervalMs);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// The simulated upstream
-
-export interface Upstream {
-  readonly sim: Project44Sim;
-  readonly clientId: string;
-  readonly clientSecret: string;
-}
-
-export const startUpstream = async (options: Partial<Project44SimOptions> = {}): Promise<Upstream> => {
-  const clientId = `client-${randomBytes(4).toString("hex")}`;
-  const clientSecret = `secret-${randomBytes(16).toString("hex")}`;
-  const sim = await startProject44Sim({ clientId, clientSecret, port: 0, ...options });
-  return { sim, clientId, clientSecret };
-};
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -68,23 +48,16 @@ export interface ConfigOptions {
   readonly prefix: string;
   readonly upstream: Upstream;
   readonly requestTimeoutMillis?: number;
+  /** Fields that replace the provider's defaults (rate limit, circuit breaker, secret source...). */
+  readonly provider?: Readonly<Record<string, unknown>>;
 }
 
-/** The replica config file's content; the secret is referenced through `$P44_SECRET`. */
-export const serviceConfig = (options: ConfigOptions): Record<string, unknown> => ({
-  nats: { servers: [options.natsUrl] },
-  prefix: options.prefix,
-  lease: testLease,
-  requestTimeoutMillis: options.requestTimeoutMillis ?? 5000,
-  providers: [{
-    id: PROVIDER,
-    kind: "oauth2-client-credentials",
-    tokenUrl: options.upstream.sim.tokenUrl,
-    clientId: options.upstream.clientId,
-    clientSecret: { env: SECRET_ENV },
-    clientAuth: "basic"
-  }]
-});
+/** The replica config file's content with the tests' short lease; the secret is referenced through `$P44_SECRET`. */
+export const serviceConfig = ({ provider, ...options }: ConfigOptions): Record<string, unknown> => {
+  const config = replicaConfig({ ...options, lease: testLease });
+  const [base] = config["providers"] as ReadonlyArray<Record<string, unknown>>;
+  return { ...config, providers: [{ ...base, ...provider }] };
+};
 
 // ---------------------------------------------------------------------------
 // The wire protocol, as a test sees it (plain JSON, no decoding by tokenbus code)
@@ -161,18 +134,10 @@ export const deliveredCounts = async (
 // ---------------------------------------------------------------------------
 // A cluster of replica processes
 
-export interface LeaderInfo {
-  readonly replica: ReplicaProcess;
-  /** The "became leader" line; `revision` is the lease's KV revision, which only grows. */
-  readonly line: LogLine;
-  readonly revision: number;
-}
-
-const becameLeader: LogPredicate = (line) => logMsg("became leader", { provider: PROVIDER })(line);
-
 export interface ClusterOptions {
   readonly replicas: number;
   readonly requestTimeoutMillis?: number;
+  readonly provider?: Readonly<Record<string, unknown>>;
   readonly sim?: Partial<Project44SimOptions>;
   readonly replica?: StartReplicaOptions;
 }
@@ -239,14 +204,7 @@ export class ReplicaCluster {
 
   /** The current leader: the replica whose "became leader" has the highest lease revision. */
   leader(): LeaderInfo | undefined {
-    let best: LeaderInfo | undefined;
-    for (const replica of this.replicas) {
-      for (const line of replica.lines(becameLeader)) {
-        const revision = Number(line["revision"]);
-        if (best === undefined || revision > best.revision) best = { replica, line, revision };
-      }
-    }
-    return best;
+    return currentLeader(this.replicas, PROVIDER);
   }
 
   /** Waits for a replica to become leader with a lease revision above `afterRevision`. */
@@ -304,7 +262,8 @@ export const startCluster = async (options: ClusterOptions): Promise<ReplicaClus
     natsUrl,
     prefix,
     upstream,
-    ...(options.requestTimeoutMillis === undefined ? {} : { requestTimeoutMillis: options.requestTimeoutMillis })
+    ...(options.requestTimeoutMillis === undefined ? {} : { requestTimeoutMillis: options.requestTimeoutMillis }),
+    ...(options.provider === undefined ? {} : { provider: options.provider })
   });
   let replicas: Array<ReplicaProcess>;
   try {

@@ -123,8 +123,11 @@ const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
     const token = yield* getToken(provider)
     const response = yield* send(input, init, token)
     if (response.status !== 401) return response
-    yield* Effect.promise(() => response.body?.cancel() ?? Promise.resolve())
     const fresh = yield* reportUnauthorized(token)
+    // No newer token (the upstream's rate budget makes the next one wait):
+    // retrying with the same one would only earn another 401.
+    if (fresh.version <= token.version) return response
+    yield* Effect.promise(() => response.body?.cancel() ?? Promise.resolve())
     return yield* send(input, init, fresh)
   })
 

@@ -30,7 +30,17 @@ export const MintRequestMessage = Schema.Struct({
 })
 export type MintRequestMessage = typeof MintRequestMessage.Type
 
-export const TokenReplyOk = Schema.Struct({ v: ProtocolVersion, ok: Schema.Literal(true), token: Token })
+export const TokenReplyOk = Schema.Struct({
+  v: ProtocolVersion,
+  ok: Schema.Literal(true),
+  token: Token,
+  /**
+   * Set when a new token is needed but the upstream's rate budget makes it
+   * wait: epoch milliseconds when it is expected. Until then, `token` is the
+   * best there is; the new one arrives on the updates subject.
+   */
+  renewalExpectedAt: Schema.optionalKey(Schema.Number)
+})
 export const TokenReplyError = Schema.Struct({ v: ProtocolVersion, ok: Schema.Literal(false), error: ProtocolError })
 
 /** The reply to every request above. */

@@ -8,6 +8,8 @@
 export type MintRequest =
   | { readonly _tag: "Ensure" }
   | { readonly _tag: "Unauthorized"; readonly version: number }
+  /** An operator forces a new token (and a retry of rejected credentials). */
+  | { readonly _tag: "Operator" }
 
 export interface MintState {
   /** The version of the token the leader holds, if any. */
@@ -22,7 +24,7 @@ export const decideMint = (state: MintState, request: MintRequest): MintDecision
   // A mint under way will produce a version newer than any a consumer can
   // have seen, so it answers every request, whatever version it reports.
   if (state.inFlight) return "join-in-flight"
-  if (state.current === undefined) return "mint"
+  if (state.current === undefined || request._tag === "Operator") return "mint"
   if (request._tag === "Ensure") return "serve-current"
   // A report about an older version comes from a consumer that has not yet
   // seen the newer token: serving it costs nothing upstream.

@@ -29,10 +29,22 @@ export class TokenUnavailable extends Schema.TaggedError<TokenUnavailable>()("To
   message: Schema.String
 }) {}
 
+/**
+ * The upstream refused the provider's credentials (or refused every token
+ * minted with them at once): tokenbus stops minting until its configuration
+ * or secret changes, or an operator forces a retry.
+ */
+export class CredentialsRejected extends Schema.TaggedError<CredentialsRejected>()("CredentialsRejected", {
+  provider: Schema.String,
+  since: Schema.Number,
+  message: Schema.String
+}) {}
+
 export const ProtocolError = Schema.Union([
   ProviderNotFound,
   InvalidRequest,
   UnsupportedProtocolVersion,
-  TokenUnavailable
+  TokenUnavailable,
+  CredentialsRejected
 ])
 export type ProtocolError = typeof ProtocolError.Type

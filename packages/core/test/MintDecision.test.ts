@@ -6,6 +6,7 @@ import { decideMint, type MintDecision, type MintRequest, type MintState } from 
 
 const ensure: MintRequest = { _tag: "Ensure" }
 const unauthorized = (version: number): MintRequest => ({ _tag: "Unauthorized", version })
+const operator: MintRequest = { _tag: "Operator" }
 
 describe("decideMint", () => {
   // Every combination: no token / token at 5, idle / minting, and each kind
@@ -27,11 +28,15 @@ describe("decideMint", () => {
     [{ current: 5, inFlight: true }, ensure, "join-in-flight"],
     [{ current: 5, inFlight: true }, unauthorized(4), "join-in-flight"],
     [{ current: 5, inFlight: true }, unauthorized(5), "join-in-flight"],
-    [{ current: 5, inFlight: true }, unauthorized(6), "join-in-flight"]
+    [{ current: 5, inFlight: true }, unauthorized(6), "join-in-flight"],
+    // An operator forces a mint, but still joins one under way.
+    [{ current: undefined, inFlight: false }, operator, "mint"],
+    [{ current: 5, inFlight: false }, operator, "mint"],
+    [{ current: 5, inFlight: true }, operator, "join-in-flight"]
   ]
 
   for (const [state, request, expected] of table) {
-    const label = request._tag === "Ensure" ? "Ensure" : `Unauthorized(${request.version})`
+    const label = request._tag === "Unauthorized" ? `Unauthorized(${request.version})` : request._tag
     it(`current ${state.current ?? "none"}, ${state.inFlight ? "minting" : "idle"}, ${label} -> ${expected}`, () => {
       assert.strictEqual(decideMint(state, request), expected)
     })
@@ -53,7 +58,7 @@ describe("decideMint", () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 100 }), request, (held, r) => {
       const decision = decideMint({ current: held, inFlight: false }, r)
       if (r._tag === "Ensure") assert.strictEqual(decision, "serve-current")
-      else assert.strictEqual(decision, r.version < held ? "serve-current" : r.version === held ? "mint" : "reload")
+      else if (r._tag === "Unauthorized") assert.strictEqual(decision, r.version < held ? "serve-current" : r.version === held ? "mint" : "reload")
     }))
   })
 

@@ -2,10 +2,12 @@
  * The `tokenbus` command: `serve` runs a replica from a config file, `dev`
  * runs the embedded default, `get` asks a running service for a token (for
  * operators checking a deployment; the token itself is shown only with
- * `--reveal`).
+ * `--reveal`), `reset` forces a new token and a retry of rejected credentials.
  */
 import { TokenClient } from "@tokenbus/client"
-import { Config, Console, Effect, Layer, Redacted } from "effect"
+import { defaultPrefix, makeSubjects, protocolVersion, TokenReplyJson } from "@tokenbus/core"
+import { NatsConnection } from "@tokenbus/nats"
+import { Config, Console, Effect, Layer, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { runDevStack } from "./DevStack.ts"
 import * as Replica from "./Replica.ts"
@@ -33,13 +35,19 @@ const dev = Command.make("dev", {
   Command.withDescription("Run a local NATS server, a simulated project44 and replicas, with nothing else needed")
 )
 
+const serversFlag = Flag.String("servers").pipe(
+  Flag.withDefault("nats://127.0.0.1:4222"),
+  Flag.withDescription("Comma-separated NATS server URLs")
+)
+const prefixFlag = Flag.String("prefix").pipe(
+  Flag.withDefault(defaultPrefix),
+  Flag.withDescription("Subject prefix of the service")
+)
+
 const get = Command.make("get", {
   provider: Argument.String("provider"),
-  servers: Flag.String("servers").pipe(
-    Flag.withDefault("nats://127.0.0.1:4222"),
-    Flag.withDescription("Comma-separated NATS server URLs")
-  ),
-  prefix: Flag.String("prefix").pipe(Flag.withDefault("tokenbus"), Flag.withDescription("Subject prefix of the service")),
+  servers: serversFlag,
+  prefix: prefixFlag,
   reveal: Flag.Boolean("reveal").pipe(Flag.withDefault(false), Flag.withDescription("Print the access token itself"))
 }, ({ provider, servers, prefix, reveal }) =>
   Effect.gen(function*() {
@@ -58,8 +66,26 @@ const get = Command.make("get", {
   Command.withDescription("Ask a running tokenbus for a provider's current token")
 )
 
+const reset = Command.make("reset", {
+  provider: Argument.String("provider"),
+  servers: serversFlag,
+  prefix: prefixFlag
+}, ({ provider, prefix, servers }) =>
+  Effect.gen(function*() {
+    const nats = yield* NatsConnection
+    const request = JSON.stringify({ v: protocolVersion, reason: "operator" })
+    const reply = yield* nats.request(makeSubjects(prefix).mint(provider), request, 30_000)
+    const answer = yield* Schema.decodeUnknownEffect(TokenReplyJson)(reply)
+    if (!answer.ok) return yield* Console.error(`tokenbus reset: ${answer.error.message}`)
+    yield* Console.log(`${provider}: new token, version ${answer.token.version}`)
+  }).pipe(Effect.provide(NatsConnection.layer({ servers: servers.split(","), name: "tokenbus-cli" })))).pipe(
+  Command.withDescription(
+    "Force a new token for a provider, and a retry of credentials the upstream rejected (spends the rate budget)"
+  )
+)
+
 export const cli = Command.make("tokenbus").pipe(
   Command.withDescription("A token broker for rate-limited OAuth2 upstreams, over NATS"),
-  Command.withSubcommands([serve, dev, get]),
+  Command.withSubcommands([serve, dev, get, reset]),
   Command.run({ version: "0.1.0" })
 )

@@ -3,13 +3,12 @@
  * local NATS server, the simulated project44 upstream, and replicas brokering
  * its token, all stopped together on Ctrl-C. It prints what to try next.
  */
-import { defaultLeaseConfig, defaultPrefix } from "@tokenbus/core"
 import { acquireProject44Sim } from "@tokenbus/sim"
 import { randomBytes } from "node:crypto"
-import { Console, Effect, Layer, Redacted } from "effect"
+import { Console, Effect, Layer } from "effect"
 import { acquireNatsServer } from "./NatsServerProcess.ts"
 import * as Replica from "./Replica.ts"
-import type { ServiceConfig } from "./ServiceConfig.ts"
+import { parseServiceConfig } from "./ServiceConfig.ts"
 
 export interface DevStackOptions {
   readonly natsPort: number
@@ -17,26 +16,29 @@ export interface DevStackOptions {
   readonly replicas: number
 }
 
+const secretVariable = "TOKENBUS_DEV_PROJECT44_SECRET"
+
 export const runDevStack = (options: DevStackOptions) =>
   Effect.gen(function*() {
     const nats = yield* acquireNatsServer(options.natsPort)
     const clientSecret = randomBytes(16).toString("hex")
     const upstream = yield* acquireProject44Sim({ clientId: "tokenbus-dev", clientSecret, port: options.upstreamPort })
-    const config: ServiceConfig = {
-      nats: { servers: [nats.url], name: "tokenbus-dev" },
-      prefix: defaultPrefix,
-      lease: defaultLeaseConfig,
-      requestTimeoutMillis: 5_000,
-      providers: [{
-        id: "project44",
-        kind: "oauth2-client-credentials",
-        tokenUrl: upstream.tokenUrl,
-        clientId: "tokenbus-dev",
-        clientSecret: Redacted.make(clientSecret),
-        clientAuth: "basic",
-        timeoutMillis: 10_000
-      }]
-    }
+    // The real configuration path, with the secret in the environment as in production.
+    process.env[secretVariable] = clientSecret
+    const config = yield* parseServiceConfig(
+      JSON.stringify({
+        nats: { servers: [nats.url], name: "tokenbus-dev" },
+        providers: [{
+          id: "project44",
+          kind: "oauth2-client-credentials",
+          tokenUrl: upstream.tokenUrl,
+          clientId: "tokenbus-dev",
+          clientSecret: { env: secretVariable },
+          clientAuth: "basic"
+        }]
+      }),
+      "tokenbus dev"
+    )
     for (let index = 0; index < options.replicas; index++) {
       yield* Layer.build(Replica.layer(config, `dev-replica-${index + 1}`))
     }

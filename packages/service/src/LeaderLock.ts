@@ -30,10 +30,18 @@ export interface LockSpec {
 /** Succeeds while the lease is certainly still ours; checked before every commit. */
 export type LeadershipGuard = Effect.Effect<void, LeadershipLost>
 
+/**
+ * What a leader runs while it holds the lock. `term` is the lock's revision
+ * when it was taken: it only grows from one leader to the next, which makes it
+ * a fencing token. `lead` returning means it steps down of its own accord
+ * (it found a newer leader's fence).
+ */
+export type Lead<R> = (guard: LeadershipGuard, term: number) => Effect.Effect<void, never, Scope.Scope | R>
+
 /** Campaigns for the lock forever, running `lead` whenever this replica holds it. */
 export const campaign = <R>(
   spec: LockSpec,
-  lead: (guard: LeadershipGuard) => Effect.Effect<never, never, Scope.Scope | R>
+  lead: Lead<R>
 ): Effect.Effect<never, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     const released = yield* watchReleases(spec)
@@ -54,7 +62,10 @@ const tryAcquire = (spec: LockSpec) =>
       Effect.map((revision): Option.Option<Lease> => Option.some({ revision, sentAt })),
       Effect.catchTag("KvConflict", () => Effect.succeedNone),
       Effect.catchTag("KvError", (error) =>
-        Effect.logWarning("cannot reach the lease bucket", error.message).pipe(Effect.as(Option.none<Lease>())))
+        Effect.logWarning("cannot reach the lease bucket").pipe(
+          Effect.annotateLogs({ error: error.message }),
+          Effect.as(Option.none<Lease>())
+        ))
     )
   })
 
@@ -65,7 +76,9 @@ const watchReleases = (spec: LockSpec) =>
     yield* spec.bucket.watch(spec.key).pipe(
       Stream.filter((change) => change.operation !== "PUT"),
       Stream.runForEach(() => Queue.offer(released, undefined)),
-      Effect.catch((error) => Effect.logWarning("lease watch stopped; relying on polling", error.message)),
+      Effect.catch((error) =>
+        Effect.logWarning("lease watch stopped; relying on polling").pipe(Effect.annotateLogs({ error: error.message }))
+      ),
       Effect.forkScoped
     )
     return released
@@ -74,7 +87,7 @@ const watchReleases = (spec: LockSpec) =>
 const holdLeadership = <R>(
   spec: LockSpec,
   first: Lease,
-  lead: (guard: LeadershipGuard) => Effect.Effect<never, never, Scope.Scope | R>
+  lead: Lead<R>
 ) =>
   Effect.gen(function*() {
     const held = yield* Ref.make(first)
@@ -91,8 +104,11 @@ const holdLeadership = <R>(
       return yield* Effect.logWarning("took the lock too late to lead; releasing it")
     }
     yield* Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: first.revision }))
-    const reason = yield* Effect.raceFirst(Effect.scoped(lead(guard)), keepRenewing(spec, held))
-    yield* Effect.logWarning("stepped down", reason)
+    const reason = yield* Effect.raceFirst(
+      Effect.scoped(lead(guard, first.revision)).pipe(Effect.as("a newer leader has fenced the provider")),
+      keepRenewing(spec, held)
+    )
+    yield* Effect.logWarning("stepped down").pipe(Effect.annotateLogs({ reason }))
   }).pipe(Effect.scoped)
 
 /**

@@ -8,14 +8,13 @@ import { NatsConnection } from "@tokenbus/nats"
 import { randomUUID } from "node:crypto"
 import { Effect, Layer } from "effect"
 import { campaign } from "./LeaderLock.ts"
-import { makeMinter } from "./Minter.ts"
 import { lead } from "./ProviderLeader.ts"
 import { respond } from "./Responder.ts"
 import type { ServiceConfig } from "./ServiceConfig.ts"
 import { makeTokenStore } from "./TokenStore.ts"
 
-/** Tokens are kept with a few past revisions, for audit of who minted what and why. */
-const tokenHistory = 10
+/** Past revisions of each provider's state are kept (64, the most KV allows) for audit of who minted what and why. */
+const tokenHistory = 64
 
 export const run = (config: ServiceConfig, replicaId: string = randomUUID()) =>
   Effect.gen(function*() {
@@ -34,7 +33,7 @@ export const run = (config: ServiceConfig, replicaId: string = randomUUID()) =>
     })
 
     for (const provider of config.providers) {
-      const leader = lead({ provider: provider.id, minter: makeMinter(provider), store, subjects, cache })
+      const leader = lead({ provider, holder: replicaId, store, subjects, cache })
       yield* campaign({ bucket: leases, key: provider.id, holder: replicaId, lease: config.lease }, leader).pipe(
         Effect.annotateLogs({ provider: provider.id }),
         Effect.forkScoped

@@ -16,7 +16,6 @@ import {
   replicaQueue,
   type Subjects,
   supportedVersions,
-  type Token,
   type TokenCache,
   TokenReplyJson,
   TokenUnavailable,
@@ -26,7 +25,7 @@ import {
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
 import { Clock, Effect, Schema, type Scope } from "effect"
-import { errorReply, tokenReply } from "./internal/replies.ts"
+import { type Answer, answerReply, errorReply, tokenReply } from "./internal/replies.ts"
 import type { TokenStore } from "./TokenStore.ts"
 
 export interface ResponderDeps {
@@ -84,38 +83,39 @@ export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.S
     const relay = (provider: string, text: string) =>
       decodeReply(text).pipe(
         Effect.mapError(() => new TokenUnavailable({ provider, message: "the leader sent a reply this replica cannot read" })),
-        Effect.flatMap((reply) => {
+        Effect.flatMap((reply): Effect.Effect<Answer, ProtocolError> => {
           if (!reply.ok) return Effect.fail(reply.error)
           cache.offer(reply.token)
-          return Effect.succeed(cache.get(reply.token.provider) ?? reply.token)
+          const { renewalExpectedAt, token } = reply
+          return Effect.succeed(renewalExpectedAt === undefined ? { token } : { token, renewalExpectedAt })
         })
       )
 
-    const current = (provider: string): Effect.Effect<Token, ProtocolError> => {
+    const current = (provider: string): Effect.Effect<Answer, ProtocolError> => {
       const cached = cache.get(provider)
-      if (cached !== undefined) return Effect.succeed(cached)
+      if (cached !== undefined) return Effect.succeed({ token: cached })
       return store.read(provider).pipe(
         Effect.flatMap(({ token }) => {
           if (token === undefined) return askLeader(provider, { v: protocolVersion, reason: "initial" })
           cache.offer(token)
-          return Effect.succeed(token)
+          return Effect.succeed({ token })
         }),
         Effect.catchTag("KvError", () => askLeader(provider, { v: protocolVersion, reason: "initial" }))
       )
     }
 
-    const afterUnauthorized = (provider: string, failedVersion: number): Effect.Effect<Token, ProtocolError> => {
+    const afterUnauthorized = (provider: string, failedVersion: number): Effect.Effect<Answer, ProtocolError> => {
       const cached = cache.get(provider)
-      if (cached !== undefined && cached.version > failedVersion) return Effect.succeed(cached)
+      if (cached !== undefined && cached.version > failedVersion) return Effect.succeed({ token: cached })
       return askLeader(provider, { v: protocolVersion, reason: "unauthorized-report", failedVersion })
     }
 
-    const answer = (message: InboundMessage, work: Effect.Effect<Token, ProtocolError>) =>
+    const answer = (message: InboundMessage, work: Effect.Effect<Answer, ProtocolError>) =>
       work.pipe(
         Effect.tapError((error) => Effect.logWarning("request refused").pipe(
           Effect.annotateLogs({ subject: message.subject, error: error._tag, reason: error.message })
         )),
-        Effect.match({ onFailure: errorReply, onSuccess: tokenReply }),
+        Effect.match({ onFailure: errorReply, onSuccess: answerReply }),
         Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
       )
 

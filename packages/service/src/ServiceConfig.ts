@@ -5,7 +5,18 @@
  * resolved into `Redacted` values (see Secret.ts).
  */
 import { readFile } from "node:fs/promises"
-import { defaultLeaseConfig, defaultPrefix, LeaseConfig, leaseConfigProblem, Prefix, ProviderId } from "@tokenbus/core"
+import {
+  defaultLeaseConfig,
+  defaultPrefix,
+  defaultRateLimit,
+  defaultRetryPolicy,
+  LeaseConfig,
+  leaseConfigProblem,
+  Prefix,
+  ProviderId,
+  RateLimit,
+  RetryPolicy
+} from "@tokenbus/core"
 import { Effect, Redacted, Schema } from "effect"
 import { ConfigError } from "./ConfigError.ts"
 import { resolveSecret, SecretRef } from "./Secret.ts"
@@ -18,7 +29,23 @@ const PositiveMillis = Schema.Int.check(Schema.isGreaterThan(0))
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
+/** How a provider's leader treats its upstream; the same for every kind. */
+const mintPolicy = {
+  /** The upstream's rate limit, kept cluster-wide. */
+  rateLimit: withDefault(RateLimit, defaultRateLimit),
+  /** Retries of transient failures (5xx, timeouts) within one mint. */
+  retry: withDefault(RetryPolicy, defaultRetryPolicy),
+  circuitBreaker: withDefault(
+    Schema.Struct({
+      /** A token minted after a 401 and itself reported 401 this soon trips the breaker; 0 turns the rule off. */
+      freshTokenMillis: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+    }),
+    { freshTokenMillis: 5_000 }
+  )
+}
+
 export const OAuth2ClientCredentialsConfig = Schema.Struct({
+  ...mintPolicy,
   id: ProviderId,
   kind: Schema.Literal("oauth2-client-credentials"),
   tokenUrl: HttpUrl,
@@ -52,13 +79,32 @@ export const ServiceConfigSchema = Schema.Struct({
 })
 export type ServiceConfigFile = typeof ServiceConfigSchema.Type
 
+/** A provider with its secrets read, as minters use it. */
 export type ResolvedProvider = Omit<ProviderConfig, "clientSecret"> & {
   readonly clientSecret: Redacted.Redacted<string>
 }
 
-export interface ServiceConfig extends Omit<ServiceConfigFile, "providers"> {
-  readonly providers: ReadonlyArray<ResolvedProvider>
+/**
+ * A provider as the service runs it: resolved, and able to resolve itself
+ * again (secrets rotate). A function, not the source itself, so that printing
+ * the configuration cannot show a literal secret.
+ */
+export type ConfiguredProvider = ResolvedProvider & {
+  readonly reload: () => Effect.Effect<ConfiguredProvider, ConfigError>
 }
+
+export interface ServiceConfig extends Omit<ServiceConfigFile, "providers"> {
+  readonly providers: ReadonlyArray<ConfiguredProvider>
+}
+
+/** Reads the provider's secrets; `index` names it in errors (`providers[index]`). */
+export const resolveProvider = (
+  source: ProviderConfig,
+  index: number
+): Effect.Effect<ConfiguredProvider, ConfigError> =>
+  resolveSecret(`providers[${index}].clientSecret`, source.clientSecret).pipe(
+    Effect.map((clientSecret) => ({ ...source, clientSecret, reload: () => resolveProvider(source, index) }))
+  )
 
 const decodeFile = Schema.decodeUnknownEffect(Schema.fromJsonString(ServiceConfigSchema))
 
@@ -67,10 +113,7 @@ export const parseServiceConfig = Effect.fnUntraced(function*(text: string, sour
   const file = yield* decodeFile(text).pipe(
     Effect.mapError((error) => new ConfigError({ message: `invalid configuration in ${source}: ${error.message}` }))
   )
-  const providers = yield* Effect.forEach(file.providers, (provider, index) =>
-    resolveSecret(`providers[${index}].clientSecret`, provider.clientSecret).pipe(
-      Effect.map((clientSecret): ResolvedProvider => ({ ...provider, clientSecret }))
-    ))
+  const providers = yield* Effect.forEach(file.providers, resolveProvider)
   return { ...file, providers } satisfies ServiceConfig
 })
 

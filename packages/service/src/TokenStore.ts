@@ -1,49 +1,58 @@
 /**
- * The committed token of each provider, in a KV bucket keyed by provider id.
- * A token's version is the KV revision it was written at, and every write is
- * a compare-and-set against the revision the leader last read, so a leader
- * working from stale state cannot overwrite a newer token.
+ * Each provider's state in KV (see ProviderState.ts in core): one key per
+ * provider, read whole and written whole with a compare-and-set against the
+ * revision last read. A token's version is the revision of the write that
+ * introduced it; reads fill it in, so any state written back from a snapshot
+ * keeps its token's version.
  */
-import { Token, TokenRecord } from "@tokenbus/core"
+import { type ProviderState, ProviderStateJson, Token } from "@tokenbus/core"
 import type { KvBucket } from "@tokenbus/nats"
 import { Effect, Option, Schema } from "effect"
 
-const RecordJson = Schema.fromJsonString(TokenRecord)
-const encodeRecord = Schema.encodeSync(RecordJson)
-const decodeRecord = Schema.decodeUnknownOption(RecordJson)
+const encodeState = Schema.encodeSync(ProviderStateJson)
+const decodeState = Schema.decodeUnknownOption(ProviderStateJson)
 
-/** What KV holds for a provider: the revision to compare against, and the token if it decodes. */
-export interface Stored {
+/** A provider's state as read at `revision` (undefined: never written). */
+export interface Snapshot {
   readonly revision: number | undefined
+  readonly state: ProviderState
   readonly token: Token | undefined
+}
+
+const empty: Snapshot = { revision: undefined, state: {}, token: undefined }
+
+const snapshotOf = (provider: string, revision: number, state: ProviderState): Snapshot => {
+  if (state.token === undefined) return { revision, state, token: undefined }
+  const stored = { ...state.token, version: state.token.version ?? revision }
+  const { version, ...record } = stored
+  return { revision, state: { ...state, token: stored }, token: new Token({ provider, version, ...record }) }
 }
 
 export const makeTokenStore = (bucket: KvBucket) => {
   const read = (provider: string) =>
     bucket.get(provider).pipe(
       Effect.flatMap(Option.match({
-        onNone: () => Effect.succeed<Stored>({ revision: undefined, token: undefined }),
-        onSome: ({ revision, value }) => {
-          const record = decodeRecord(value)
-          if (Option.isSome(record)) {
-            return Effect.succeed<Stored>({ revision, token: new Token({ provider, version: revision, ...record.value }) })
-          }
-          return Effect.logError("stored token does not decode; it will be replaced").pipe(
-            Effect.annotateLogs({ provider, revision }),
-            Effect.as<Stored>({ revision, token: undefined })
-          )
-        }
+        onNone: () => Effect.succeed(empty),
+        onSome: ({ revision, value }) =>
+          Option.match(decodeState(value), {
+            onSome: (state) => Effect.succeed(snapshotOf(provider, revision, state)),
+            onNone: () =>
+              Effect.logError("stored provider state does not decode; it will be replaced").pipe(
+                Effect.annotateLogs({ provider, revision }),
+                Effect.as<Snapshot>({ ...empty, revision })
+              )
+          })
       }))
     )
 
-  /** Writes `record` if KV is still at `expected`; the returned token carries its new version. */
-  const commit = (provider: string, record: TokenRecord, expected: number | undefined) => {
-    const value = encodeRecord(record)
-    const write = expected === undefined ? bucket.create(provider, value) : bucket.update(provider, value, expected)
-    return write.pipe(Effect.map((version) => new Token({ provider, version, ...record })))
+  /** Writes `state` if KV is still at `expected`; returns what was written, as a snapshot. */
+  const write = (provider: string, state: ProviderState, expected: number | undefined) => {
+    const value = encodeState(state)
+    const written = expected === undefined ? bucket.create(provider, value) : bucket.update(provider, value, expected)
+    return written.pipe(Effect.map((revision) => snapshotOf(provider, revision, state)))
   }
 
-  return { read, commit }
+  return { read, write }
 }
 
 export type TokenStore = ReturnType<typeof makeTokenStore>

@@ -1,6 +1,7 @@
 export * from "./ConfigError.ts"
 export * from "./LeaderLock.ts"
 export * from "./Minter.ts"
+export * from "./NatsServerProcess.ts"
 export * from "./OAuth2ClientCredentials.ts"
 export * as PinoLogger from "./PinoLogger.ts"
 export * from "./ProviderLeader.ts"

@@ -5,6 +5,7 @@ import { acquireProject44Sim, type Project44Sim } from "@tokenbus/sim"
 import { Effect, Exit, Redacted } from "effect"
 import { makeMinter } from "../src/Minter.ts"
 import { OAuth2ClientCredentials } from "../src/OAuth2ClientCredentials.ts"
+import { defaultRateLimit, defaultRetryPolicy } from "@tokenbus/core"
 import type { ResolvedProvider } from "../src/ServiceConfig.ts"
 import { UpstreamError } from "../src/UpstreamError.ts"
 
@@ -13,8 +14,14 @@ const clientSecret = "s3cr3t-Zq9+/&=%"
 
 const sim = (options: { readonly latencyMs?: number } = {}) => acquireProject44Sim({ clientId, clientSecret, ...options })
 
-const providerFor = (tokenUrl: string, overrides: Partial<ResolvedProvider> = {}): ResolvedProvider => ({
+const providerFor = (
+  tokenUrl: string,
+  overrides: Partial<Omit<ResolvedProvider, "scope"> & { readonly scope: string }> = {}
+): ResolvedProvider => ({
   id: "project44-test",
+  rateLimit: defaultRateLimit,
+  retry: defaultRetryPolicy,
+  circuitBreaker: { freshTokenMillis: 5_000 },
   kind: "oauth2-client-credentials",
   tokenUrl,
   clientId,

@@ -21,6 +21,8 @@
  *   them. Hung requests count in `tokenRequests` but do not touch the rate
  *   limit. `setHang(false)` affects only later requests: already hung ones stay
  *   hung until the client gives up or `close()` destroys their connections.
+ * - `failNext(n, status)` answers the next n token requests (that pass the
+ *   rate limit) with `status` (503 by default), as an upstream outage would.
  * - It logs nothing, so secrets and tokens cannot leak into test output.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
@@ -61,6 +63,8 @@ export interface Project44Counters {
   readonly resourceOk: number
   /** 401s from the protected resource. */
   readonly resourceUnauthorized: number
+  /** Failures answered because of `failNext` (5xx). */
+  readonly serverErrors: number
 }
 
 export interface Project44Sim {
@@ -74,6 +78,8 @@ export interface Project44Sim {
   revokeAll(): void
   setCredentials(credentials: { readonly clientId: string; readonly clientSecret: string }): void
   setHang(hang: boolean): void
+  /** The next `count` token requests (after the rate limit) fail with `status` (default 503): an upstream outage. */
+  failNext(count: number, status?: number): void
   /** Every token ever minted, in issue order, revoked and expired ones included. */
   issuedTokens(): ReadonlyArray<string>
   close(): Promise<void>
@@ -121,6 +127,7 @@ const listenProject44Sim = async (config: SimConfig): Promise<Project44Sim> => {
     revokeAll: () => state.registry.revokeAll(),
     setCredentials: ({ clientId, clientSecret }) => void (state.credentials = { clientId, clientSecret }),
     setHang: (hang) => void (state.hang = hang),
+    failNext: (count, status = 503) => void (state.failures = { remaining: count, status }),
     issuedTokens: () => state.registry.issued(),
     close: closeOnce(state, server)
   }

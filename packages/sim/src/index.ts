@@ -6,3 +6,5 @@ export {
   type Project44SimOptions,
   startProject44Sim
 } from "./Project44Sim.ts"
+export * from "./ItemPathSim.ts"
+export * from "./OAuth2RefreshSim.ts"

@@ -236,7 +236,8 @@ describe("Project44Sim controls", () => {
       badRequests: 0,
       invalidClient: 0,
       resourceOk: 0,
-      resourceUnauthorized: 0
+      resourceUnauthorized: 0,
+      serverErrors: 0
     })
   })
 
@@ -336,4 +337,15 @@ describe("acquireProject44Sim", () => {
       assert.strictEqual(error._tag, "Project44SimListenError")
     })
   )
+})
+
+describe("failNext", () => {
+  it("answers the next token requests with the given status, then mints again", async () => {
+    const sim = await start()
+    sim.failNext(2, 503)
+    const statuses: Array<number> = []
+    for (let i = 0; i < 3; i++) statuses.push((await requestToken(sim, bodyCredentials())).status)
+    expect(statuses).toEqual([503, 503, 200])
+    expect(sim.counters()).toMatchObject({ tokenRequests: 3, serverErrors: 2, mints: 1 })
+  })
 })

@@ -1,6 +1,7 @@
 /**
- * Encoded replies and broadcasts. A token's reply is encoded once and kept
- * beside the token, because answering `get` from the cache is the hot path.
+ * Encoded replies and broadcasts. A token's plain reply is encoded once and
+ * kept beside the token, because answering `get` from the cache is the hot
+ * path; replies that say a renewal is pending are rare and encoded each time.
  */
 import {
   type ProtocolError,
@@ -10,6 +11,13 @@ import {
   TokenUpdateJson
 } from "@tokenbus/core"
 import { Schema } from "effect"
+
+/** What a token request is answered with. */
+export interface Answer {
+  readonly token: Token
+  /** A new token is needed but waits for the rate budget until then (epoch ms). */
+  readonly renewalExpectedAt?: number
+}
 
 const encodeReply = Schema.encodeSync(TokenReplyJson)
 const encodeUpdate = Schema.encodeSync(TokenUpdateJson)
@@ -23,6 +31,11 @@ export const tokenReply = (token: Token): string => {
   }
   return reply
 }
+
+export const answerReply = ({ renewalExpectedAt, token }: Answer): string =>
+  renewalExpectedAt === undefined
+    ? tokenReply(token)
+    : encodeReply({ v: protocolVersion, ok: true, token, renewalExpectedAt })
 
 export const errorReply = (error: ProtocolError): string => encodeReply({ v: protocolVersion, ok: false, error })
 

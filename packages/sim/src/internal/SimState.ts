@@ -17,6 +17,8 @@ export interface SimState {
   readonly registry: TokenRegistry
   credentials: ClientCredentials
   hang: boolean
+  /** Answers the token endpoint owes as failures (`failNext`), with their status. */
+  failures: { readonly remaining: number; readonly status: number }
   /** Latency timers still pending, cleared on close so nothing fires late. */
   readonly timers: Set<ReturnType<typeof setTimeout>>
 }
@@ -28,7 +30,8 @@ export const zeroCounters = (): MutableCounters => ({
   badRequests: 0,
   invalidClient: 0,
   resourceOk: 0,
-  resourceUnauthorized: 0
+  resourceUnauthorized: 0,
+  serverErrors: 0
 })
 
 export const makeSimState = (config: SimConfig): SimState => {
@@ -40,6 +43,7 @@ export const makeSimState = (config: SimConfig): SimState => {
     registry: makeTokenRegistry(now),
     credentials: { clientId: config.clientId, clientSecret: config.clientSecret },
     hang: false,
+    failures: { remaining: 0, status: 503 },
     timers: new Set()
   }
 }

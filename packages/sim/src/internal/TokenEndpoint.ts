@@ -51,6 +51,11 @@ const answer = (state: SimState, req: IncomingMessage, body: string, res: Server
   if (req.method !== "POST") {
     return sendJson(res, 405, { error: "method_not_allowed" }, { Allow: "POST" })
   }
+  if (state.failures.remaining > 0) {
+    state.failures = { ...state.failures, remaining: state.failures.remaining - 1 }
+    state.counters.serverErrors += 1
+    return sendJson(res, state.failures.status, { error: "temporarily_unavailable" })
+  }
   grant(state, req, body, res)
 }
 

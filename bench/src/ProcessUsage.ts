@@ -1,0 +1,59 @@
+/**
+ * CPU time and resident memory of a process, read from /proc (Linux), so the
+ * bench can say what a replica costs at idle and under load, and which
+ * process was the bottleneck in a round (the requesters, NATS, or the
+ * responder). CPU is reported as a percentage of one core over an interval.
+ */
+import { execFileSync } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
+
+export interface UsageSample {
+  readonly pid: number
+  /** performance.now() when read. */
+  readonly at: number
+  /** user + system CPU time in clock ticks. */
+  readonly cpuTicks: number
+  readonly rssBytes: number
+}
+
+const clockTicksPerSecond = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** The fields of /proc/<pid>/stat after the command name, which may itself hold spaces or parentheses. */
+const statFields = (pid: number): Array<string> => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+}
+
+export const sampleUsage = (pid: number): UsageSample => {
+  const fields = statFields(pid)
+  // Fields 14 (utime) and 15 (stime) of proc(5); index 0 here is field 3.
+  const cpuTicks = Number(fields[11]) + Number(fields[12])
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN)
+  return { pid, at: performance.now(), cpuTicks, rssBytes: rssKb * 1024 }
+}
+
+/** CPU used between two samples of one process, as % of one core. */
+export const cpuPercent = (from: UsageSample, to: UsageSample): number =>
+  ((to.cpuTicks - from.cpuTicks) / clockTicksPerSecond) / ((to.at - from.at) / 1000) * 100
+
+/** Pids of this process's children whose command name is `name` (e.g. the nats-server it started). */
+export const childPidsNamed = (name: string): Array<number> =>
+  readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+        const ppid = Number(statFields(Number(entry))[1])
+        return comm === name && ppid === process.pid ? [Number(entry)] : []
+      } catch {
+        return [] // exited while we looked
+      }
+    })

@@ -1,0 +1,180 @@
+/**
+ * `pnpm bench`: the performance figures of tokenbus, measured on this
+ * machine against baselines measured in the same run. It starts its own
+ * nats-server (a child process, 127.0.0.1 only), simulated upstreams,
+ * replica processes and echo responders (BenchStack.ts), runs the six
+ * scenarios of issue 5 one after the other, prints a Markdown table on
+ * stdout (progress goes to stderr) and writes the same figures as JSON to
+ * bench-results/. Everything it starts is stopped when it ends, on failure
+ * or Ctrl-C too.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { defaultLeaseConfig } from "@tokenbus/core"
+import { PROVIDER } from "@tokenbus/testing"
+import { Effect } from "effect"
+import { type BenchOptions, parseBenchOptions, usage } from "./BenchOptions.ts"
+import { acquireBenchStack, type BenchStack } from "./BenchStack.ts"
+import { watchCommits } from "./KvCommits.ts"
+import { codeLine, type CodeVersion, describeCode } from "./CodeVersion.ts"
+import { describeMachine, type Machine, machineLine } from "./Machine.ts"
+import { progress } from "./progress.ts"
+import { writeResults } from "./ResultsFile.ts"
+import type { Row } from "./Row.ts"
+import { runCachedLookups } from "./scenarios/CachedLookups.ts"
+import { runFailover } from "./scenarios/Failover.ts"
+import { runFanOut } from "./scenarios/FanOut.ts"
+import { runGetThroughput, type Target, type TargetPair } from "./scenarios/GetThroughput.ts"
+import { runReplicaFootprint } from "./scenarios/ReplicaFootprint.ts"
+import { runUnauthorizedStorm } from "./scenarios/UnauthorizedStorm.ts"
+import { formatNotes, formatTable } from "./Table.ts"
+
+/** CLOCK_MONOTONIC in microseconds: the clock of V8 CPU profiles, shared by every process of the machine. */
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n)
+
+/** When each scenario ran, so bin/profile-top.ts can read one scenario out of a replica's profile. */
+const windows: Record<string, { readonly fromMicros: number; readonly toMicros: number }> = {}
+
+/** Runs scenario `number` when it was asked for, with progress lines around it. */
+const scenario = <A extends { readonly rows: ReadonlyArray<Row> }>(
+  options: BenchOptions,
+  number: number,
+  title: string,
+  run: () => Promise<A>
+) =>
+  Effect.gen(function*() {
+    if (!options.only.has(number)) return undefined
+    progress(`scenario ${number}: ${title}`)
+    const started = performance.now()
+    const fromMicros = monotonicMicros()
+    const result = yield* Effect.promise(run)
+    windows[number] = { fromMicros, toMicros: monotonicMicros() }
+    progress(
+      `scenario ${number}: done in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+        `(profile window --from ${fromMicros} --to ${windows[number]?.toMicros})`
+    )
+    return result
+  })
+
+const targetPairs = (stack: BenchStack): ReadonlyArray<TargetPair> => {
+  const processes = (replicas: BenchStack["single"]["replicas"]): Target["processes"] =>
+    replicas.map((replica) => ({ name: replica.name, pid: replica.pid ?? -1 }))
+  return [
+    {
+      replicas: 1,
+      echo: { label: "echo ×1", subject: `echo1.token.${PROVIDER}.get`, processes: [stack.echoOne] },
+      tokenbus: { label: "tokenbus ×1", subject: stack.single.subjects.get(PROVIDER), processes: processes(stack.single.replicas) }
+    },
+    {
+      replicas: 3,
+      echo: { label: "echo ×3", subject: `echo3.token.${PROVIDER}.get`, processes: stack.echoThree },
+      tokenbus: { label: "tokenbus ×3", subject: stack.trio.subjects.get(PROVIDER), processes: processes(stack.trio.replicas) }
+    }
+  ]
+}
+
+const runScenarios = (options: BenchOptions, stack: BenchStack) =>
+  Effect.gen(function*() {
+    const { nc, natsUrl, single, trio, natsServerPid } = stack
+    const getThroughput = yield* scenario(options, 1, `get, N=${options.concurrency}, ${options.rounds} × ${options.roundMillis} ms rounds`, () =>
+      runGetThroughput({ nc, options, natsServerPid, pairs: targetPairs(stack) }))
+    const [echoOne, singleUnderLoad] = getThroughput?.results ?? []
+    const footprint = yield* scenario(options, 6, `replica footprint (idle ${options.idleMillis} ms)`, async () => {
+      const replica = single.replicas[0]
+      if (replica === undefined || singleUnderLoad === undefined || echoOne === undefined) throw new Error("scenario 6 needs scenario 1")
+      return runReplicaFootprint({
+        replica,
+        rssAtStart: stack.singleRssAtStart,
+        options,
+        underLoad: singleUnderLoad,
+        echo: echoOne,
+        replicaName: replica.name,
+        echoName: stack.echoOne.name
+      })
+    })
+    const cachedLookups = yield* scenario(options, 2, "cached lookups", () =>
+      runCachedLookups({ nc, natsUrl, cluster: single, options }))
+    const commits = yield* Effect.acquireRelease(
+      Effect.promise(() => watchCommits(nc, trio.subjects.tokenBucket, PROVIDER)),
+      (watch) => Effect.sync(() => watch.stop())
+    )
+    const stormProcesses = [
+      { name: "bench", pid: process.pid },
+      ...(natsServerPid === undefined ? [] : [{ name: "nats-server", pid: natsServerPid }]),
+      ...trio.running.map((replica) => ({ name: replica.name, pid: replica.pid ?? -1 }))
+    ]
+    const storm = yield* scenario(options, 3, `401 storms of ${options.stormReporters} reports`, () =>
+      runUnauthorizedStorm({ nc, cluster: trio, commits, options, processes: stormProcesses }))
+    const fanOut = yield* scenario(options, 4, `fan-out to ${options.fanOutClients} clients`, () =>
+      runFanOut({ nc, natsUrl, cluster: trio, commits, options }))
+    const failover = yield* scenario(options, 5, `failover (${options.kills} × SIGKILL, ${options.terms} × SIGTERM)`, () =>
+      runFailover({ nc, cluster: trio, lease: defaultLeaseConfig, options }))
+    return { getThroughput, cachedLookups, storm, fanOut, failover, footprint }
+  })
+
+type Results = Effect.Success<ReturnType<typeof runScenarios>>
+
+const rowsOf = (results: Results): Array<Row> =>
+  [results.getThroughput, results.cachedLookups, results.storm, results.fanOut, results.failover, results.footprint]
+    .flatMap((result) => result?.rows ?? [])
+
+interface RunInfo {
+  readonly options: BenchOptions
+  readonly machine: Machine
+  readonly code: CodeVersion
+  readonly startedAt: Date
+  readonly replyBytes: number
+}
+
+const report = ({ options, machine, code, startedAt, replyBytes }: RunInfo, results: Results, path: string) => {
+  const rows = rowsOf(results)
+  const lease = defaultLeaseConfig
+  return [
+    `tokenbus bench, ${startedAt.toISOString()}${options.quick ? " (--quick)" : ""}`,
+    `machine: ${machineLine(machine)}`,
+    `code: ${codeLine(code)}`,
+    `settings: N=${options.concurrency} requesters, warm-up ${options.warmupMillis} ms, ${options.rounds} rounds × ` +
+      `${options.roundMillis} ms; lease ${lease.ttlMillis}/${lease.renewEveryMillis}/${lease.safetyMarginMillis} ms; ` +
+      `simulated upstream latency ${options.upstreamLatencyMillis} ms (scenarios 3-5); token reply ${replyBytes} bytes`,
+    "",
+    formatTable(rows),
+    "",
+    formatNotes(rows),
+    ...(results.failover === undefined ? [] : [`- failover bounds: ${results.failover.bounds.explanation}`]),
+    "",
+    `JSON: ${path}`,
+    ""
+  ].join("\n")
+}
+
+const bench = (options: BenchOptions) =>
+  Effect.gen(function*() {
+    const startedAt = new Date()
+    const machine = describeMachine()
+    const code = describeCode()
+    progress(`machine: ${machineLine(machine)}; code: ${codeLine(code)}`)
+    const stack = yield* acquireBenchStack(options)
+    const results = yield* runScenarios(options, stack)
+    const path = yield* Effect.promise(() =>
+      writeResults(options.outDir, startedAt, {
+        startedAt: startedAt.toISOString(),
+        durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+        machine,
+        code,
+        settings: {
+          options: { ...options, only: [...options.only] },
+          lease: defaultLeaseConfig,
+          replyBytes: stack.replyBytes
+        },
+        rows: rowsOf(results),
+        scenarios: results,
+        profileWindows: windows
+      }))
+    process.stdout.write(report({ options, machine, code, startedAt, replyBytes: stack.replyBytes }, results, path))
+  }).pipe(Effect.scoped)
+
+const args = process.argv.slice(2)
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(`${usage}\n`)
+} else {
+  NodeRuntime.runMain(Effect.suspend(() => bench(parseBenchOptions(args))))
+}

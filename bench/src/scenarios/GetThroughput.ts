@@ -1,0 +1,158 @@
+/**
+ * Scenario 1: `get` throughput and latency through 1 and 3 replicas, against
+ * echo responders (bare nats.js, the transport's own limit) with as many
+ * processes, measured in the same run by the same closed-loop requesters.
+ * Rounds of all four configurations are interleaved, in alternating order,
+ * so that a disturbance of the machine hits tokenbus and its baseline alike.
+ * CPU of every process involved is sampled per round: it says which one was
+ * the bottleneck.
+ */
+import type { NatsConnection } from "@nats-io/transport-node"
+import type { BenchOptions } from "../BenchOptions.ts"
+import { closedLoop, type LoadRound } from "../ClosedLoop.ts"
+import { progress } from "../progress.ts"
+import { cpuPercent, sampleUsage, type UsageSample } from "../ProcessUsage.ts"
+import { row, type Row } from "../Row.ts"
+import { median } from "../Stats.ts"
+import { getPayload } from "../WireReply.ts"
+
+/** A responder under test: where to send `get`s and which processes answer. */
+export interface Target {
+  readonly label: string
+  readonly subject: string
+  readonly processes: ReadonlyArray<{ readonly name: string; readonly pid: number }>
+}
+
+/** tokenbus with N replicas and its baseline, N echo responders. */
+export interface TargetPair {
+  readonly replicas: number
+  readonly echo: Target
+  readonly tokenbus: Target
+}
+
+export interface GetThroughputSetup {
+  readonly nc: NatsConnection
+  readonly options: BenchOptions
+  readonly natsServerPid: number | undefined
+  readonly pairs: ReadonlyArray<TargetPair>
+}
+
+export interface MeasuredRound extends LoadRound {
+  /** % of one core per process over the round: "requesters (bench)", "nats-server", and each responder. */
+  readonly cpu: Readonly<Record<string, number>>
+  /** Resident memory per process at the end of the round, bytes. */
+  readonly rss: Readonly<Record<string, number>>
+}
+
+export interface TargetResult {
+  readonly label: string
+  readonly rounds: ReadonlyArray<MeasuredRound>
+  readonly throughput: number
+  readonly latencyMedian: number
+  readonly latencyP99: number
+}
+
+export interface GetThroughputResult {
+  readonly rows: ReadonlyArray<Row>
+  readonly results: ReadonlyArray<TargetResult>
+}
+
+const watched = (setup: GetThroughputSetup, target: Target) => [
+  { name: "requesters (bench)", pid: process.pid },
+  ...(setup.natsServerPid === undefined ? [] : [{ name: "nats-server", pid: setup.natsServerPid }]),
+  ...target.processes
+]
+
+const measure = async (setup: GetThroughputSetup, target: Target, durationMillis: number): Promise<MeasuredRound> => {
+  const processes = watched(setup, target)
+  const before = new Map<string, UsageSample>(processes.map((p) => [p.name, sampleUsage(p.pid)]))
+  const round = await closedLoop(setup.nc, {
+    subject: target.subject,
+    payload: getPayload,
+    concurrency: setup.options.concurrency,
+    durationMillis
+  })
+  const cpu: Record<string, number> = {}
+  const rss: Record<string, number> = {}
+  for (const p of processes) {
+    const after = sampleUsage(p.pid)
+    cpu[p.name] = cpuPercent(before.get(p.name) as UsageSample, after)
+    rss[p.name] = after.rssBytes
+  }
+  if (round.errors > 0) progress(`  ${target.label}: ${round.errors} failed requests (${round.firstError})`)
+  return { ...round, cpu, rss }
+}
+
+const summarizeTarget = (label: string, rounds: ReadonlyArray<MeasuredRound>): TargetResult => ({
+  label,
+  rounds,
+  throughput: median(rounds.map((r) => r.throughput)),
+  latencyMedian: median(rounds.map((r) => r.latency.median)),
+  latencyP99: median(rounds.map((r) => r.latency.p99))
+})
+
+const rowsFor = (pair: TargetPair, echo: TargetResult, tokenbus: TargetResult, concurrency: number): Array<Row> => {
+  const scenario = `1 get, ${pair.replicas} replica${pair.replicas > 1 ? "s" : ""}, N=${concurrency}`
+  const errors = tokenbus.rounds.reduce((sum, r) => sum + r.errors, 0) + echo.rounds.reduce((sum, r) => sum + r.errors, 0)
+  const throughputRatio = tokenbus.throughput / echo.throughput
+  const p99Ratio = tokenbus.latencyP99 / echo.latencyP99
+  return [
+    row({ scenario, metric: "echo throughput (req/s)", median: echo.throughput }),
+    row({ scenario, metric: "echo latency (ms)", median: echo.latencyMedian, p99: echo.latencyP99 }),
+    row({
+      scenario,
+      metric: "tokenbus throughput (req/s)",
+      median: tokenbus.throughput,
+      baseline: echo.throughput,
+      baselineLabel: "echo",
+      ratio: throughputRatio,
+      target: "≥ 0.90× echo",
+      met: throughputRatio >= 0.9,
+      ...(errors > 0 ? { note: `${errors} requests failed in these rounds` } : {})
+    }),
+    row({
+      scenario,
+      metric: "tokenbus latency (ms)",
+      median: tokenbus.latencyMedian,
+      p99: tokenbus.latencyP99,
+      baseline: echo.latencyP99,
+      baselineLabel: "echo p99",
+      ratio: p99Ratio,
+      target: "p99 ≤ 1.2× echo",
+      met: p99Ratio <= 1.2
+    })
+  ]
+}
+
+export const runGetThroughput = async (setup: GetThroughputSetup): Promise<GetThroughputResult> => {
+  const { options } = setup
+  const targets = setup.pairs.flatMap((pair) => [pair.echo, pair.tokenbus])
+  for (const target of targets) {
+    progress(`  warm-up ${target.label} (${options.warmupMillis} ms)`)
+    await closedLoop(setup.nc, {
+      subject: target.subject,
+      payload: getPayload,
+      concurrency: options.concurrency,
+      durationMillis: options.warmupMillis
+    })
+  }
+  const rounds = new Map<Target, Array<MeasuredRound>>(targets.map((target) => [target, []]))
+  for (let index = 0; index < options.rounds; index++) {
+    const order = index % 2 === 0 ? targets : [...targets].reverse()
+    for (const target of order) {
+      const round = await measure(setup, target, options.roundMillis)
+      rounds.get(target)?.push(round)
+      progress(
+        `  round ${index + 1}/${options.rounds} ${target.label}: ${Math.round(round.throughput)} req/s, ` +
+          `p50 ${round.latency.median.toFixed(2)} ms, p99 ${round.latency.p99.toFixed(2)} ms, ` +
+          `cpu ${Object.entries(round.cpu).map(([name, cpu]) => `${name} ${Math.round(cpu)}%`).join(", ")}`
+      )
+    }
+  }
+  const results = targets.map((target) => summarizeTarget(target.label, rounds.get(target) ?? []))
+  const resultOf = (target: Target) => results[targets.indexOf(target)] as TargetResult
+  return {
+    results,
+    rows: setup.pairs.flatMap((pair) => rowsFor(pair, resultOf(pair.echo), resultOf(pair.tokenbus), options.concurrency))
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * A simulated ItemPath upstream for tests and the demo: a real HTTP server on
+ * 127.0.0.1 that speaks ItemPath's username/password authentication and guards
+ * `GET /api/...` with the tokens it issues.
+ *
+ * The API it plays (ItemPath's documented authentication):
+ * - `POST /api/users/login`, JSON `{"username", "password"}` → 200
+ *   `{"login": true, "accessToken", "refreshToken"}`; wrong credentials → 401
+ *   `{"login": false, "message"}`. Access tokens live 15 minutes, refresh
+ *   tokens 30 days; like ItemPath, the answer carries no lifetime.
+ * - `POST /api/users/refresh`, `Authorization: Bearer <refreshToken>` → 200
+ *   `{"accessToken"}`; a missing, unknown, expired or revoked refresh token → 401.
+ * - `POST /api/users/application-token`, the refresh token as bearer → 200
+ *   `{"applicationToken"}`, an access token that never expires. ItemPath only
+ *   grants it to users of type "Application" (`applicationUser: false` makes
+ *   it answer 403). ItemPath's public docs do not show this reply's field name;
+ *   `applicationToken` is this simulator's choice, and the tokenbus minter also
+ *   accepts `accessToken` there.
+ * - `GET /api/<anything else>` → 200 with a live access or application token,
+ *   401 otherwise.
+ *
+ * Behaviour worth knowing when writing tests against it:
+ * - `timeScale` divides both lifetimes, so with `timeScale: 900` an access
+ *   token lives one real second. `latencyMs` is real milliseconds and is not
+ *   scaled; it delays the `/api/users/*` answers only.
+ * - Logging in never invalidates earlier tokens, and neither does
+ *   `setCredentials`: a new password only affects new logins. Revoking a
+ *   refresh token leaves its access tokens working until they expire.
+ * - `setHang(true)` makes `/api/users/*` accept requests and never answer them
+ *   (they count in `userRequests` only). Already hung requests stay hung until
+ *   the client gives up or `close()` destroys their connections.
+ * - There is no rate limit (ItemPath documents none).
+ * - It logs nothing, so secrets and tokens cannot leak into test output.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Data, Effect, type Scope } from "effect"
+import { answerBearerResource } from "./internal/BearerResource.ts"
+import { ADMIN_PREFIX, handleItemPathAdmin } from "./internal/itempath/ItemPathAdmin.ts"
+import { type ItemPathSimConfig, resolveItemPathSimConfig } from "./internal/itempath/ItemPathSimConfig.ts"
+import { type ItemPathState, makeItemPathState, zeroItemPathCounters } from "./internal/itempath/ItemPathState.ts"
+import {
+  APPLICATION_TOKEN_PATH,
+  handleUserRequest,
+  LOGIN_PATH,
+  REFRESH_PATH,
+  USERS_PREFIX
+} from "./internal/itempath/UserEndpoints.ts"
+import { sendJson } from "./internal/sendJson.ts"
+import { listenSimServer, requestPath } from "./internal/SimServer.ts"
+
+export interface ItemPathSimOptions {
+  readonly username: string
+  readonly password: string
+  /** Default 0: a random free port. */
+  readonly port?: number
+  /** Default 900 (15 min), in upstream seconds. */
+  readonly accessTokenLifetimeSeconds?: number
+  /** Default 2592000 (30 days), in upstream seconds. */
+  readonly refreshTokenLifetimeSeconds?: number
+  /** Default 1. */
+  readonly timeScale?: number
+  /** Default 0. Delay before `/api/users/*` answers. */
+  readonly latencyMs?: number
+  /** Default true: the user is of type "Application" and may create application tokens. */
+  readonly applicationUser?: boolean
+}
+
+export interface ItemPathCounters {
+  /** Every request to `/api/users/*`, hung and malformed ones included. */
+  readonly userRequests: number
+  readonly logins: number
+  /** 401s from login: wrong username or password. */
+  readonly loginFailures: number
+  readonly refreshes: number
+  /** 401s from refresh. */
+  readonly refreshFailures: number
+  readonly applicationTokens: number
+  /** 401s and 403s from application-token. */
+  readonly applicationTokenFailures: number
+  /** 400s: a login body that is not `{username, password}` JSON. */
+  readonly badRequests: number
+  readonly resourceOk: number
+  /** 401s from the protected resource. */
+  readonly resourceUnauthorized: number
+}
+
+export interface ItemPathSim {
+  /** "http://127.0.0.1:PORT": what a provider's `baseUrl` should be. */
+  readonly baseUrl: string
+  readonly loginUrl: string
+  readonly refreshUrl: string
+  readonly applicationTokenUrl: string
+  readonly resourceUrl: string
+  counters(): ItemPathCounters
+  resetCounters(): void
+  /** Revokes one token of any kind. */
+  revoke(token: string): void
+  /** Revokes every refresh token issued so far; access and application tokens keep working. */
+  revokeRefreshTokens(): void
+  /** Revokes every token issued so far, of every kind. */
+  revokeAll(): void
+  setCredentials(credentials: { readonly username: string; readonly password: string }): void
+  setHang(hang: boolean): void
+  /** Tokens issued so far, in issue order, revoked and expired ones included. */
+  issuedAccessTokens(): ReadonlyArray<string>
+  issuedRefreshTokens(): ReadonlyArray<string>
+  issuedApplicationTokens(): ReadonlyArray<string>
+  close(): Promise<void>
+}
+
+export class ItemPathSimListenError extends Data.TaggedError("ItemPathSimListenError")<{
+  readonly cause: unknown
+}> {}
+
+/** Rejects with a RangeError on invalid options, or the listen error. */
+export const startItemPathSim = async (options: ItemPathSimOptions): Promise<ItemPathSim> =>
+  listenItemPathSim(resolveItemPathSimConfig(options))
+
+/**
+ * Scoped variant: the server closes when the scope closes. Invalid options are
+ * defects; failing to listen (e.g. port in use) is a typed error.
+ */
+export const acquireItemPathSim = (
+  options: ItemPathSimOptions
+): Effect.Effect<ItemPathSim, ItemPathSimListenError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => resolveItemPathSimConfig(options)).pipe(
+      Effect.flatMap((config) =>
+        Effect.tryPromise({
+          try: () => listenItemPathSim(config),
+          catch: (cause) => new ItemPathSimListenError({ cause })
+        })
+      )
+    ),
+    (sim) => Effect.promise(() => sim.close())
+  )
+
+const listenItemPathSim = async (config: ItemPathSimConfig): Promise<ItemPathSim> => {
+  const state = makeItemPathState(config)
+  const server = await listenSimServer(config.port, (req, res) => route(state, req, res), state.latency.cancelAll)
+  const { baseUrl } = server
+  return {
+    baseUrl,
+    loginUrl: baseUrl + LOGIN_PATH,
+    refreshUrl: baseUrl + REFRESH_PATH,
+    applicationTokenUrl: baseUrl + APPLICATION_TOKEN_PATH,
+    resourceUrl: `${baseUrl}/api/orders`,
+    counters: () => ({ ...state.counters }),
+    resetCounters: () => void Object.assign(state.counters, zeroItemPathCounters()),
+    revoke: (token) => state.tokens.revoke(token),
+    revokeRefreshTokens: () => state.tokens.revokeKind("refresh"),
+    revokeAll: () => state.tokens.revokeAll(),
+    setCredentials: ({ password, username }) => void (state.credentials = { username, password }),
+    setHang: (hang) => void (state.hang = hang),
+    issuedAccessTokens: () => state.tokens.issued("access"),
+    issuedRefreshTokens: () => state.tokens.issued("refresh"),
+    issuedApplicationTokens: () => state.tokens.issued("application"),
+    close: server.close
+  }
+}
+
+const route = (state: ItemPathState, req: IncomingMessage, res: ServerResponse): void => {
+  const path = requestPath(req)
+  if (path.startsWith(USERS_PREFIX)) return handleUserRequest(state, path, req, res)
+  if (path.startsWith(ADMIN_PREFIX)) return handleItemPathAdmin(state, path, req, res)
+  if (path.startsWith("/api/")) {
+    return answerBearerResource(req, res, (token) => acceptsForApi(state, token), state.counters)
+  }
+  req.resume()
+  sendJson(res, 404, { message: "Not Found" })
+}
+
+const acceptsForApi = (state: ItemPathState, token: string): boolean =>
+  state.tokens.problem(token, ["access", "application"]) === undefined

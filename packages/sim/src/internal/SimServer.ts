@@ -1,0 +1,51 @@
+/**
+ * The HTTP server under a simulator: it listens on 127.0.0.1 only (a test
+ * upstream has no business on other interfaces), and closing it cuts every
+ * connection at once, keep-alive and hung ones included, so a test's teardown
+ * never waits on a client that is still holding a socket.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+
+export interface SimServer {
+  /** "http://127.0.0.1:PORT" */
+  readonly baseUrl: string
+  /** Idempotent: later calls return the first call's promise. */
+  readonly close: () => Promise<void>
+}
+
+/** `beforeClose` runs once, before the connections are cut (to cancel pending timers). */
+export const listenSimServer = async (
+  port: number,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  beforeClose: () => void
+): Promise<SimServer> => {
+  const server = createServer(handler)
+  const boundPort = await listen(server, port)
+  return { baseUrl: `http://127.0.0.1:${boundPort}`, close: closeOnce(server, beforeClose) }
+}
+
+/** The path of a request target, without its query. */
+export const requestPath = (req: IncomingMessage): string =>
+  // Not `new URL`: a request target like "//x" would be read as a host name.
+  (req.url ?? "/").split("?")[0] ?? "/"
+
+const listen = (server: Server, port: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject)
+      // Listening on a host and port always yields an AddressInfo.
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+
+const closeOnce = (server: Server, beforeClose: () => void): (() => Promise<void>) => {
+  let closed: Promise<void> | undefined
+  return () =>
+    (closed ??= new Promise<void>((resolve) => {
+      beforeClose()
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }))
+}

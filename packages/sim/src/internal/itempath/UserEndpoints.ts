@@ -1,0 +1,112 @@
+/**
+ * `POST /api/users/*`: ItemPath's authentication endpoints.
+ *
+ * - `login`: JSON `{username, password}` → `{login: true, accessToken, refreshToken}`.
+ * - `refresh`: the refresh token as bearer → `{accessToken}`.
+ * - `application-token`: the refresh token as bearer → `{applicationToken}`, a
+ *   token that never expires; only for users of type "Application" (403
+ *   otherwise).
+ *
+ * Refused tokens get 401 with a `{msg}` saying why, worded as flask-jwt-extended
+ * words it (ItemPath's JWTs carry that library's claims); refused credentials
+ * get 401 with `{login: false, message}`.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Option, Schema } from "effect"
+import { bearerToken } from "../BearerResource.ts"
+import { readBody } from "../readBody.ts"
+import { sendJson } from "../sendJson.ts"
+import type { ItemPathState } from "./ItemPathState.ts"
+import type { TokenProblem } from "./SessionTokens.ts"
+
+export const USERS_PREFIX = "/api/users/"
+export const LOGIN_PATH = "/api/users/login"
+export const REFRESH_PATH = "/api/users/refresh"
+export const APPLICATION_TOKEN_PATH = "/api/users/application-token"
+
+// Token answers must not be cached by anything in between.
+const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" }
+
+const decodeLogin = Schema.decodeUnknownOption(
+  Schema.fromJsonString(Schema.Struct({ username: Schema.String, password: Schema.String }))
+)
+
+const problemMessages: Record<TokenProblem, string> = {
+  missing: "Missing Authorization Header",
+  unknown: "Invalid token",
+  expired: "Token has expired",
+  revoked: "Token has been revoked"
+}
+
+type Handler = (state: ItemPathState, req: IncomingMessage, body: string, res: ServerResponse) => void
+
+export const handleUserRequest = (state: ItemPathState, path: string, req: IncomingMessage, res: ServerResponse): void => {
+  state.counters.userRequests += 1
+  if (state.hang) {
+    // Drain the body so the request is fully received, then never answer. The
+    // socket is destroyed when the client gives up or the sim closes.
+    req.resume()
+    return
+  }
+  readBody(req).then(
+    (body) => state.latency.delay(() => route(state, path, req, body, res)),
+    () => undefined // the client went away mid-body; nobody is left to answer
+  )
+}
+
+const route = (state: ItemPathState, path: string, req: IncomingMessage, body: string, res: ServerResponse): void => {
+  const handler = handlers[path]
+  if (handler === undefined) return sendJson(res, 404, { message: "Not Found" })
+  if (req.method !== "POST") return sendJson(res, 405, { message: "Method Not Allowed" }, { Allow: "POST" })
+  handler(state, req, body, res)
+}
+
+const login: Handler = (state, _req, body, res) => {
+  const request = decodeLogin(body)
+  if (Option.isNone(request)) {
+    state.counters.badRequests += 1
+    return sendJson(res, 400, { message: 'Expected JSON {"username": string, "password": string}' })
+  }
+  const { password, username } = request.value
+  if (username !== state.credentials.username || password !== state.credentials.password) {
+    state.counters.loginFailures += 1
+    return sendJson(res, 401, { login: false, message: "Invalid username or password" }, NO_STORE)
+  }
+  state.counters.logins += 1
+  const accessToken = state.tokens.issue("access", state.config.accessTokenLifetimeMs)
+  const refreshToken = state.tokens.issue("refresh", state.config.refreshTokenLifetimeMs)
+  sendJson(res, 200, { login: true, accessToken, refreshToken }, NO_STORE)
+}
+
+const refresh: Handler = (state, req, _body, res) => {
+  const problem = state.tokens.problem(bearerToken(req.headers.authorization), ["refresh"])
+  if (problem !== undefined) {
+    state.counters.refreshFailures += 1
+    return unauthorized(res, problem)
+  }
+  state.counters.refreshes += 1
+  sendJson(res, 200, { accessToken: state.tokens.issue("access", state.config.accessTokenLifetimeMs) }, NO_STORE)
+}
+
+const applicationToken: Handler = (state, req, _body, res) => {
+  const problem = state.tokens.problem(bearerToken(req.headers.authorization), ["refresh"])
+  if (problem !== undefined) {
+    state.counters.applicationTokenFailures += 1
+    return unauthorized(res, problem)
+  }
+  if (!state.config.applicationUser) {
+    state.counters.applicationTokenFailures += 1
+    return sendJson(res, 403, { msg: 'Only users of type "Application" can create application tokens' }, NO_STORE)
+  }
+  state.counters.applicationTokens += 1
+  sendJson(res, 200, { applicationToken: state.tokens.issue("application", undefined) }, NO_STORE)
+}
+
+const handlers: Readonly<Record<string, Handler>> = {
+  [LOGIN_PATH]: login,
+  [REFRESH_PATH]: refresh,
+  [APPLICATION_TOKEN_PATH]: applicationToken
+}
+
+const unauthorized = (res: ServerResponse, problem: TokenProblem): void =>
+  sendJson(res, 401, { msg: problemMessages[problem] }, { ...NO_STORE, "WWW-Authenticate": "Bearer" })

@@ -1,0 +1,53 @@
+/**
+ * `/_sim/*` on the OAuth2 refresh simulator: HTTP controls for callers outside
+ * the process that started it (the demo, child processes). They mirror the
+ * in-process control methods and never touch the counters.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Option, Schema } from "effect"
+import { readBody } from "../readBody.ts"
+import { sendJson } from "../sendJson.ts"
+import type { OAuth2RefreshState } from "./OAuth2RefreshState.ts"
+
+export const ADMIN_PREFIX = "/_sim/"
+
+const decodeRevokeRequest = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Struct({ token: Schema.String })))
+
+export const handleOAuth2RefreshAdmin = (
+  state: OAuth2RefreshState,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse
+): void => {
+  const route = `${req.method ?? ""} ${path}`
+  if (route === "GET /_sim/counters") {
+    req.resume()
+    return sendJson(res, 200, { ...state.counters })
+  }
+  if (route === "POST /_sim/refresh-token") {
+    req.resume()
+    return sendJson(res, 200, { refresh_token: state.families.start(state.lifetimes) })
+  }
+  if (route === "POST /_sim/revoke") return revoke(state, req, res)
+  if (route === "POST /_sim/revoke-all") {
+    req.resume()
+    state.families.revokeAll()
+    return sendJson(res, 200, { ok: true })
+  }
+  req.resume()
+  sendJson(res, 404, { error: "not_found" })
+}
+
+const revoke = (state: OAuth2RefreshState, req: IncomingMessage, res: ServerResponse): void => {
+  readBody(req).then(
+    (body) => {
+      const request = decodeRevokeRequest(body)
+      if (Option.isNone(request)) {
+        return sendJson(res, 400, { error: "invalid_request", error_description: 'Expected JSON {"token": string}' })
+      }
+      state.families.revoke(request.value.token)
+      sendJson(res, 200, { ok: true })
+    },
+    () => undefined
+  )
+}

@@ -1,0 +1,48 @@
+/**
+ * Everything the simulated OAuth2 server remembers between requests, shared
+ * by the token endpoint, the protected resource and the admin endpoints.
+ */
+import type { OAuth2RefreshCounters } from "../../OAuth2RefreshSim.ts"
+import { type Latency, makeLatency } from "../Latency.ts"
+import type { OAuth2RefreshSimConfig } from "./OAuth2RefreshSimConfig.ts"
+import { type Lifetimes, makeTokenFamilies, type TokenFamilies } from "./TokenFamilies.ts"
+
+export type MutableOAuth2RefreshCounters = { -readonly [K in keyof OAuth2RefreshCounters]: number }
+
+export interface OAuth2Client {
+  readonly clientId: string
+  /** Undefined for a public client. */
+  readonly clientSecret: string | undefined
+}
+
+export interface OAuth2RefreshState {
+  readonly config: OAuth2RefreshSimConfig
+  readonly lifetimes: Lifetimes
+  readonly counters: MutableOAuth2RefreshCounters
+  readonly families: TokenFamilies
+  readonly latency: Latency
+  client: OAuth2Client
+  hang: boolean
+}
+
+export const zeroOAuth2RefreshCounters = (): MutableOAuth2RefreshCounters => ({
+  tokenRequests: 0,
+  refreshes: 0,
+  invalidGrant: 0,
+  refreshReuseDetected: 0,
+  invalidClient: 0,
+  badRequests: 0,
+  resourceOk: 0,
+  resourceUnauthorized: 0
+})
+
+export const makeOAuth2RefreshState = (config: OAuth2RefreshSimConfig): OAuth2RefreshState => ({
+  config,
+  lifetimes: { accessTokenMs: config.accessTokenLifetimeMs, refreshTokenMs: config.refreshTokenLifetimeMs },
+  counters: zeroOAuth2RefreshCounters(),
+  // Monotonic: lifetimes must not jump with the wall clock.
+  families: makeTokenFamilies(() => performance.now()),
+  latency: makeLatency(config.latencyMs),
+  client: { clientId: config.clientId, clientSecret: config.clientSecret },
+  hang: false
+})

@@ -1,0 +1,49 @@
+/**
+ * The configuration file a replica process is started with, brokering the
+ * simulated upstream's one provider. The subject prefix is random per
+ * cluster, so clusters sharing one NATS server never see each other's
+ * subjects or KV buckets, and the secret is passed through the environment
+ * (`$P44_SECRET`), as an operator would.
+ */
+import { randomBytes } from "node:crypto"
+import type { Upstream } from "./Upstream.ts"
+
+export const PROVIDER = "project44"
+export const SECRET_ENV = "P44_SECRET"
+
+export interface LeaseSettings {
+  readonly ttlMillis: number
+  readonly renewEveryMillis: number
+  readonly safetyMarginMillis: number
+}
+
+export interface ReplicaConfigOptions {
+  readonly natsUrl: string
+  readonly prefix: string
+  readonly upstream: Upstream
+  /** Absent: the service's default lease. */
+  readonly lease?: LeaseSettings
+  readonly requestTimeoutMillis?: number
+  /** More fields of the provider's entry (its `rateLimit`, `circuitBreaker`...). */
+  readonly provider?: Readonly<Record<string, unknown>>
+}
+
+/** `t` + 8 hex chars: valid as a subject prefix and in KV bucket names, unique per cluster. */
+export const randomPrefix = (): string => `t${randomBytes(4).toString("hex")}`
+
+/** The replica config file's content; the secret is referenced through `$P44_SECRET`. */
+export const replicaConfig = (options: ReplicaConfigOptions): Record<string, unknown> => ({
+  nats: { servers: [options.natsUrl] },
+  prefix: options.prefix,
+  ...(options.lease === undefined ? {} : { lease: options.lease }),
+  requestTimeoutMillis: options.requestTimeoutMillis ?? 5000,
+  providers: [{
+    id: PROVIDER,
+    kind: "oauth2-client-credentials",
+    tokenUrl: options.upstream.sim.tokenUrl,
+    clientId: options.upstream.clientId,
+    clientSecret: { env: SECRET_ENV },
+    clientAuth: "basic",
+    ...options.provider
+  }]
+})

@@ -1,0 +1,6 @@
+export * from "./currentLeader.ts"
+export * from "./freePorts.ts"
+export * from "./ReplicaConfig.ts"
+export * from "./ReplicaProcess.ts"
+export * from "./Upstream.ts"
+export * from "./waitUntil.ts"
