@@ -40,7 +40,7 @@ export interface BenchOptions {
 
 const full: BenchOptions = {
   quick: false,
-  concurrency: 32,
+  concurrency: 64,
   warmupMillis: 2000,
   rounds: 5,
   roundMillis: 3000,
@@ -75,9 +75,9 @@ const quick: BenchOptions = {
   idleMillis: 2000
 }
 
-export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N] [--round-ms N] [--profile] [--out DIR]
+export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N] [--round-ms N] [--only 1,3] [--profile] [--out DIR]
   --quick          shorter rounds and fewer repetitions (about a minute)
-  --concurrency N  concurrent requesters in scenario 1 (default 32)
+  --concurrency N  concurrent requesters in scenario 1 (default 64)
   --rounds N       measured rounds per configuration in scenario 1 (default 5)
   --round-ms N     length of one round in ms (default 3000)
   --only 1,3       run only these scenarios (6 brings 1 along: it reuses 1's load)

@@ -84,7 +84,7 @@ export const acquireBenchStack = (options: BenchOptions) =>
 
     progress(`a token reply is ${replyBytes} bytes; starting 1 + 3 echo responders answering as many`)
     const echo = (name: string, prefix: string) =>
-      acquireEcho({ natsUrl: nats.url, subject: `${prefix}.token.*.get`, queue: "echo", replyBytes, name })
+      acquireEcho({ natsUrl: nats.url, subject: `${prefix}.token.*.get`, queue: "echo", replyBytes, name, ...profiling })
     const echoOne = yield* echo("echo-1", "echo1")
     const echoThree = yield* Effect.all([echo("echo-3a", "echo3"), echo("echo-3b", "echo3"), echo("echo-3c", "echo3")])
     return { natsUrl: nats.url, natsServerPid, nc, single, trio, echoOne, echoThree, replyBytes, singleRssAtStart } satisfies BenchStack

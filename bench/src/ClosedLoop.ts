@@ -7,6 +7,7 @@
  * deadline are awaited and counted.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import { summarize, type Summary } from "./Stats.ts"
 
 export interface LoadSpec {
@@ -26,10 +27,66 @@ export interface LoadRound {
   readonly throughput: number
   /** Milliseconds from send to reply. */
   readonly latency: Summary
+  /**
+   * How the load generator itself fared: a stalled event loop delays the
+   * replies it reads, which shows up as latency of whatever it measures.
+   */
+  readonly generator: {
+    readonly eventLoopDelayP99Millis: number
+    readonly eventLoopDelayMaxMillis: number
+    readonly gcPauses: number
+    readonly gcPauseTotalMillis: number
+    readonly gcPauseMaxMillis: number
+  }
+}
+
+/** Watches the event loop's delay and the garbage collector's pauses until `stop` is called. */
+const watchGenerator = () => {
+  const delay = monitorEventLoopDelay({ resolution: 1 })
+  const pauses: Array<number> = []
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration)
+  })
+  delay.enable()
+  observer.observe({ entryTypes: ["gc"] })
+  return () => {
+    delay.disable()
+    observer.disconnect()
+    return {
+      eventLoopDelayP99Millis: delay.percentile(99) / 1e6,
+      eventLoopDelayMaxMillis: delay.max / 1e6,
+      gcPauses: pauses.length,
+      gcPauseTotalMillis: pauses.reduce((sum, pause) => sum + pause, 0),
+      gcPauseMaxMillis: Math.max(0, ...pauses)
+    }
+  }
+}
+
+/**
+ * Latencies in a preallocated Float64Array: a plain array of 150,000 numbers
+ * grows by copying and ends up in the old generation, and the full
+ * collections that follow pause the load generator for tens of milliseconds.
+ */
+class Samples {
+  #values = new Float64Array(1 << 18)
+  count = 0
+
+  push(value: number): void {
+    if (this.count === this.#values.length) {
+      const larger = new Float64Array(this.#values.length * 2)
+      larger.set(this.#values)
+      this.#values = larger
+    }
+    this.#values[this.count++] = value
+  }
+
+  values(): Float64Array {
+    return this.#values.subarray(0, this.count)
+  }
 }
 
 export const closedLoop = async (nc: NatsConnection, spec: LoadSpec): Promise<LoadRound> => {
-  const latencies: Array<number> = []
+  const latencies = new Samples()
   let errors = 0
   let firstError: string | undefined
   const started = performance.now()
@@ -49,14 +106,17 @@ export const closedLoop = async (nc: NatsConnection, spec: LoadSpec): Promise<Lo
     }
   }
 
+  const stopWatching = watchGenerator()
   await Promise.all(Array.from({ length: spec.concurrency }, requester))
   const elapsedMillis = performance.now() - started
+  const generator = stopWatching()
   return {
-    requests: latencies.length,
+    requests: latencies.count,
     errors,
     firstError,
     elapsedMillis,
-    throughput: (latencies.length / elapsedMillis) * 1000,
-    latency: summarize(latencies)
+    throughput: (latencies.count / elapsedMillis) * 1000,
+    latency: summarize(latencies.values()),
+    generator
   }
 }

@@ -26,12 +26,14 @@ export interface EchoOptions {
   readonly queue: string
   readonly replyBytes: number
   readonly name: string
+  /** Node options before the script, e.g. `--cpu-prof` (as the replicas get them). */
+  readonly nodeArgs?: ReadonlyArray<string>
 }
 
 export const startEchoResponder = (options: EchoOptions, readyTimeoutMillis = 15_000): Promise<EchoResponder> =>
   new Promise((resolve, reject) => {
     const args = [script, options.natsUrl, options.subject, options.queue, String(options.replyBytes), options.name]
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ["ignore", "pipe", "pipe"] })
     live.add(child)
     let output = ""
     const fail = (why: string) => {

@@ -14,6 +14,7 @@ import { progress } from "../progress.ts"
 import { cpuPercent, sampleUsage, type UsageSample } from "../ProcessUsage.ts"
 import { row, type Row } from "../Row.ts"
 import { median } from "../Stats.ts"
+import { withoutStackTraces } from "../withoutStackTraces.ts"
 import { getPayload } from "../WireReply.ts"
 
 /** A responder under test: where to send `get`s and which processes answer. */
@@ -66,12 +67,14 @@ const watched = (setup: GetThroughputSetup, target: Target) => [
 const measure = async (setup: GetThroughputSetup, target: Target, durationMillis: number): Promise<MeasuredRound> => {
   const processes = watched(setup, target)
   const before = new Map<string, UsageSample>(processes.map((p) => [p.name, sampleUsage(p.pid)]))
-  const round = await closedLoop(setup.nc, {
-    subject: target.subject,
-    payload: getPayload,
-    concurrency: setup.options.concurrency,
-    durationMillis
-  })
+  const round = await withoutStackTraces(() =>
+    closedLoop(setup.nc, {
+      subject: target.subject,
+      payload: getPayload,
+      concurrency: setup.options.concurrency,
+      durationMillis
+    })
+  )
   const cpu: Record<string, number> = {}
   const rss: Record<string, number> = {}
   for (const p of processes) {
@@ -91,6 +94,12 @@ const summarizeTarget = (label: string, rounds: ReadonlyArray<MeasuredRound>): T
   latencyP99: median(rounds.map((r) => r.latency.p99))
 })
 
+/** Median CPU (% of one core) of each process over the rounds, as "name 42, ..." */
+const cpuShares = (result: TargetResult): string => {
+  const names = Object.keys(result.rounds[0]?.cpu ?? {})
+  return names.map((name) => `${name} ${Math.round(median(result.rounds.map((r) => r.cpu[name] ?? Number.NaN)))}`).join(", ")
+}
+
 const rowsFor = (pair: TargetPair, echo: TargetResult, tokenbus: TargetResult, concurrency: number): Array<Row> => {
   const scenario = `1 get, ${pair.replicas} replica${pair.replicas > 1 ? "s" : ""}, N=${concurrency}`
   const errors = tokenbus.rounds.reduce((sum, r) => sum + r.errors, 0) + echo.rounds.reduce((sum, r) => sum + r.errors, 0)
@@ -108,7 +117,8 @@ const rowsFor = (pair: TargetPair, echo: TargetResult, tokenbus: TargetResult, c
       ratio: throughputRatio,
       target: "≥ 0.90× echo",
       met: throughputRatio >= 0.9,
-      ...(errors > 0 ? { note: `${errors} requests failed in these rounds` } : {})
+      note: `CPU, % of one core: tokenbus rounds ${cpuShares(tokenbus)}; echo rounds ${cpuShares(echo)}` +
+        (errors > 0 ? `; ${errors} requests failed in these rounds` : "")
     }),
     row({
       scenario,
@@ -129,12 +139,14 @@ export const runGetThroughput = async (setup: GetThroughputSetup): Promise<GetTh
   const targets = setup.pairs.flatMap((pair) => [pair.echo, pair.tokenbus])
   for (const target of targets) {
     progress(`  warm-up ${target.label} (${options.warmupMillis} ms)`)
-    await closedLoop(setup.nc, {
-      subject: target.subject,
-      payload: getPayload,
-      concurrency: options.concurrency,
-      durationMillis: options.warmupMillis
-    })
+    await withoutStackTraces(() =>
+      closedLoop(setup.nc, {
+        subject: target.subject,
+        payload: getPayload,
+        concurrency: options.concurrency,
+        durationMillis: options.warmupMillis
+      })
+    )
   }
   const rounds = new Map<Target, Array<MeasuredRound>>(targets.map((target) => [target, []]))
   for (let index = 0; index < options.rounds; index++) {
@@ -145,7 +157,10 @@ export const runGetThroughput = async (setup: GetThroughputSetup): Promise<GetTh
       progress(
         `  round ${index + 1}/${options.rounds} ${target.label}: ${Math.round(round.throughput)} req/s, ` +
           `p50 ${round.latency.median.toFixed(2)} ms, p99 ${round.latency.p99.toFixed(2)} ms, ` +
-          `cpu ${Object.entries(round.cpu).map(([name, cpu]) => `${name} ${Math.round(cpu)}%`).join(", ")}`
+          `cpu ${Object.entries(round.cpu).map(([name, cpu]) => `${name} ${Math.round(cpu)}%`).join(", ")}; ` +
+          `bench loop delay p99 ${round.generator.eventLoopDelayP99Millis.toFixed(1)} / max ` +
+          `${round.generator.eventLoopDelayMaxMillis.toFixed(1)} ms, GC ${round.generator.gcPauses} pauses ` +
+          `${round.generator.gcPauseTotalMillis.toFixed(0)} ms (max ${round.generator.gcPauseMaxMillis.toFixed(1)})`
       )
     }
   }

@@ -20,6 +20,7 @@ import { cpuPercent, sampleUsage, type UsageSample } from "../ProcessUsage.ts"
 import { progress } from "../progress.ts"
 import { row, type Row } from "../Row.ts"
 import { median, summarize, type Summary } from "../Stats.ts"
+import { withoutStackTraces } from "../withoutStackTraces.ts"
 import { parseReply, reportPayload } from "../WireReply.ts"
 
 export interface StormSetup {
@@ -76,9 +77,12 @@ const storm = async (setup: StormSetup): Promise<Storm> => {
   const payload = reportPayload(reportedVersion)
   const before = new Map<string, UsageSample>(setup.processes.map((p) => [p.name, sampleUsage(p.pid)]))
   const firstSent = performance.now()
-  const arrivals = Array.from({ length: options.stormReporters }, () => report(nc, subject, payload))
-  const sendMillis = performance.now() - firstSent
-  const replies = await Promise.all(arrivals)
+  let sendMillis = 0
+  const replies = await withoutStackTraces(() => {
+    const arrivals = Array.from({ length: options.stormReporters }, () => report(nc, subject, payload))
+    sendMillis = performance.now() - firstSent
+    return Promise.all(arrivals)
+  })
   const cpuMillis = cpuSince(before)
   const commit = await committed
   const mints = cluster.upstream.sim.counters().mints - mintsBefore

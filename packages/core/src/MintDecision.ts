@@ -8,6 +8,8 @@
 export type MintRequest =
   | { readonly _tag: "Ensure" }
   | { readonly _tag: "Unauthorized"; readonly version: number }
+  /** The lifecycle says `version` is due for renewal. */
+  | { readonly _tag: "Proactive"; readonly version: number }
   /** An operator forces a new token (and a retry of rejected credentials). */
   | { readonly _tag: "Operator" }
 

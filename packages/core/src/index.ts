@@ -1,5 +1,6 @@
 export * from "./Backoff.ts"
 export * from "./Lease.ts"
+export * from "./Lifecycle.ts"
 export * from "./Messages.ts"
 export * from "./MintDecision.ts"
 export * from "./ProtocolError.ts"

@@ -29,6 +29,10 @@ describe("decideMint", () => {
     [{ current: 5, inFlight: true }, unauthorized(4), "join-in-flight"],
     [{ current: 5, inFlight: true }, unauthorized(5), "join-in-flight"],
     [{ current: 5, inFlight: true }, unauthorized(6), "join-in-flight"],
+    // A scheduled renewal follows the same rules as a 401 about that version.
+    [{ current: 5, inFlight: false }, { _tag: "Proactive", version: 5 }, "mint"],
+    [{ current: 6, inFlight: false }, { _tag: "Proactive", version: 5 }, "serve-current"],
+    [{ current: 5, inFlight: true }, { _tag: "Proactive", version: 5 }, "join-in-flight"],
     // An operator forces a mint, but still joins one under way.
     [{ current: undefined, inFlight: false }, operator, "mint"],
     [{ current: 5, inFlight: false }, operator, "mint"],
@@ -36,7 +40,7 @@ describe("decideMint", () => {
   ]
 
   for (const [state, request, expected] of table) {
-    const label = request._tag === "Unauthorized" ? `Unauthorized(${request.version})` : request._tag
+    const label = "version" in request ? `${request._tag}(${request.version})` : request._tag
     it(`current ${state.current ?? "none"}, ${state.inFlight ? "minting" : "idle"}, ${label} -> ${expected}`, () => {
       assert.strictEqual(decideMint(state, request), expected)
     })

@@ -19,18 +19,9 @@ import { ProviderId } from "@tokenbus/core"
 import { Clock, Effect, Option, Redacted, Schema } from "effect"
 import type { MintedToken, Minter, MintInput } from "./Minter.ts"
 import { resolveSecret, SecretRef } from "./Secret.ts"
-import { kindOfStatus, UpstreamError, type UpstreamErrorKind } from "./UpstreamError.ts"
+import { HttpUrl, NonNegativeInt, PositiveInt, withDefault } from "./ConfigFields.ts"
+import { kindOfStatus, networkReason, upstreamFailure } from "./UpstreamError.ts"
 
-// The same field shapes as ServiceConfig's, which cannot be imported from
-// there: ServiceConfig imports this module for its config union.
-const HttpUrl = Schema.String.check(
-  Schema.makeFilter((url) =>
-    (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)) || "expected an http:// or https:// URL")
-)
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
-const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
-  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
 export const ItemPathConfig = Schema.Struct({
   id: ProviderId,
@@ -102,32 +93,12 @@ const paths: Record<Step, string> = {
  */
 const refusedSession = new Set([401, 403, 422])
 
-/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is in its cause. */
-const networkReason = (cause: unknown): string => {
-  const inner = (cause as { cause?: { code?: string; message?: string } }).cause
-  return [(cause as Error).message, inner?.code ?? inner?.message].filter(Boolean).join(": ")
-}
-
-const retryAfterMillis = (response: Response): number | undefined => {
-  const seconds = Number(response.headers.get("retry-after"))
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
-}
-
 const bearer = (token: Redacted.Redacted<string>) => ({ authorization: `Bearer ${Redacted.value(token)}` })
 
 const make = (config: ResolvedItemPathConfig): Minter => {
   const base = config.baseUrl.replace(/\/+$/, "")
 
-  const fail = (message: string, kind: UpstreamErrorKind, response?: Response) => {
-    const retryAfter = response === undefined ? undefined : retryAfterMillis(response)
-    return new UpstreamError({
-      provider: config.id,
-      kind,
-      message,
-      ...(response === undefined ? {} : { status: response.status }),
-      ...(retryAfter === undefined ? {} : { retryAfterMillis: retryAfter })
-    })
-  }
+  const fail = upstreamFailure(config.id)
 
   /** One POST to ItemPath: the JSON body of a 2xx answer, or the failure the status means. */
   const post = (step: Step, init: RequestInit) => {
@@ -235,9 +206,9 @@ const make = (config: ResolvedItemPathConfig): Minter => {
 }
 
 /** Reads the password the config refers to; `field` names the provider in errors (`providers[0]`). */
-const resolve = Effect.fnUntraced(function*(config: ItemPathConfig, field: string) {
-  const password = yield* resolveSecret(`${field}.password`, config.password)
-  return { ...config, password } satisfies ResolvedItemPathConfig
-})
+const resolve = <C extends ItemPathConfig>(config: C, field: string) =>
+  resolveSecret(`${field}.password`, config.password).pipe(
+    Effect.map((password): Omit<C, "password"> & ResolvedItemPathConfig => ({ ...config, password }))
+  )
 
 export const ItemPath = { make, resolve }

@@ -7,8 +7,11 @@
  * survives failover without ever leaving the service.
  */
 import type { Effect, Redacted } from "effect"
+import { ItemPath } from "./ItemPath.ts"
 import { OAuth2ClientCredentials } from "./OAuth2ClientCredentials.ts"
+import { OAuth2RefreshToken } from "./OAuth2RefreshToken.ts"
 import type { ResolvedProvider } from "./ServiceConfig.ts"
+import { StaticToken } from "./StaticToken.ts"
 import type { UpstreamError } from "./UpstreamError.ts"
 
 export interface MintedToken {
@@ -33,5 +36,11 @@ export const makeMinter = (provider: ResolvedProvider): Minter => {
   switch (provider.kind) {
     case "oauth2-client-credentials":
       return OAuth2ClientCredentials.make(provider)
+    case "itempath":
+      return ItemPath.make(provider)
+    case "oauth2-refresh-token":
+      return OAuth2RefreshToken.make(provider)
+    case "static":
+      return StaticToken.make(provider)
   }
 }

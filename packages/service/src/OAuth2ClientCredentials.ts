@@ -4,12 +4,32 @@
  * header or in the body, never both. The reply's `access_token` becomes
  * `Redacted` at once; error replies are reduced to their `error` code.
  */
+import { ProviderId } from "@tokenbus/core"
 import { Effect, Option, Redacted, Schema } from "effect"
+import { HttpUrl, PositiveInt, withDefault } from "./ConfigFields.ts"
 import type { MintedToken, Minter } from "./Minter.ts"
-import type { ResolvedProvider } from "./ServiceConfig.ts"
-import { kindOfStatus, UpstreamError, type UpstreamErrorKind } from "./UpstreamError.ts"
+import { resolveSecret, SecretRef } from "./Secret.ts"
+import { kindOfStatus, networkReason, upstreamFailure } from "./UpstreamError.ts"
 
-type Config = Extract<ResolvedProvider, { readonly kind: "oauth2-client-credentials" }>
+export const OAuth2ClientCredentialsConfig = Schema.Struct({
+  id: ProviderId,
+  kind: Schema.Literal("oauth2-client-credentials"),
+  tokenUrl: HttpUrl,
+  clientId: Schema.NonEmptyString,
+  clientSecret: SecretRef,
+  /** project44 accepts the credentials in a Basic header or in the form body, never both. */
+  clientAuth: Schema.Literals(["basic", "body"]),
+  scope: Schema.optionalKey(Schema.String),
+  /** How long one call to the token endpoint may take. */
+  timeoutMillis: withDefault(PositiveInt, 10_000)
+})
+export type OAuth2ClientCredentialsConfig = typeof OAuth2ClientCredentialsConfig.Type
+
+export interface ResolvedClientCredentialsConfig extends Omit<OAuth2ClientCredentialsConfig, "clientSecret"> {
+  readonly clientSecret: Redacted.Redacted<string>
+}
+
+type Config = ResolvedClientCredentialsConfig
 
 const TokenResponse = Schema.Struct({
   access_token: Schema.RedactedFromValue(Schema.NonEmptyString),
@@ -40,28 +60,8 @@ const request = (config: Config): RequestInit => {
   return { method: "POST", headers, body: form }
 }
 
-/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is in its cause. */
-const networkReason = (cause: unknown): string => {
-  const inner = (cause as { cause?: { code?: string; message?: string } }).cause
-  return [(cause as Error).message, inner?.code ?? inner?.message].filter(Boolean).join(": ")
-}
-
-const retryAfterMillis = (response: Response): number | undefined => {
-  const seconds = Number(response.headers.get("retry-after"))
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
-}
-
 const make = (config: Config): Minter => {
-  const fail = (message: string, kind: UpstreamErrorKind, response?: Response) => {
-    const retryAfter = response === undefined ? undefined : retryAfterMillis(response)
-    return new UpstreamError({
-      provider: config.id,
-      kind,
-      message,
-      ...(response === undefined ? {} : { status: response.status }),
-      ...(retryAfter === undefined ? {} : { retryAfterMillis: retryAfter })
-    })
-  }
+  const fail = upstreamFailure(config.id)
 
   const call = Effect.tryPromise({
     try: (signal) => fetch(config.tokenUrl, { ...request(config), signal }),
@@ -106,4 +106,10 @@ const make = (config: Config): Minter => {
   return { mint: () => mint }
 }
 
-export const OAuth2ClientCredentials = { make }
+/** Reads the client secret the config refers to; `field` names the provider in errors (`providers[0]`). */
+const resolve = <C extends OAuth2ClientCredentialsConfig>(config: C, field: string) =>
+  resolveSecret(`${field}.clientSecret`, config.clientSecret).pipe(
+    Effect.map((clientSecret) => ({ ...config, clientSecret }))
+  )
+
+export const OAuth2ClientCredentials = { make, resolve }

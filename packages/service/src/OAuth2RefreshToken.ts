@@ -22,17 +22,9 @@ import { ProviderId } from "@tokenbus/core"
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { MintedToken, Minter, MintInput } from "./Minter.ts"
 import { resolveSecret, SecretRef } from "./Secret.ts"
-import { kindOfStatus, UpstreamError, type UpstreamErrorKind } from "./UpstreamError.ts"
+import { HttpUrl, PositiveInt, withDefault } from "./ConfigFields.ts"
+import { kindOfStatus, networkReason, upstreamFailure } from "./UpstreamError.ts"
 
-// The same field shapes as ServiceConfig's, which cannot be imported from
-// there: ServiceConfig imports this module for its config union.
-const HttpUrl = Schema.String.check(
-  Schema.makeFilter((url) =>
-    (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)) || "expected an http:// or https:// URL")
-)
-const PositiveMillis = Schema.Int.check(Schema.isGreaterThan(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
-  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
 export const OAuth2RefreshTokenConfig = Schema.Struct({
   id: ProviderId,
@@ -47,7 +39,7 @@ export const OAuth2RefreshTokenConfig = Schema.Struct({
   refreshToken: SecretRef,
   scope: Schema.optionalKey(Schema.String),
   /** How long one call to the token endpoint may take. */
-  timeoutMillis: withDefault(PositiveMillis, 10_000)
+  timeoutMillis: withDefault(PositiveInt, 10_000)
 }).check(
   Schema.makeFilter((config) =>
     (config.clientSecret === undefined) === (config.clientAuth === undefined) ||
@@ -81,17 +73,6 @@ const decodeTokenResponse = Schema.decodeUnknownEffect(TokenResponse)
 
 const decodeErrorCode = Schema.decodeUnknownOption(Schema.Struct({ error: Schema.String }))
 
-/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is in its cause. */
-const networkReason = (cause: unknown): string => {
-  const inner = (cause as { cause?: { code?: string; message?: string } }).cause
-  return [(cause as Error).message, inner?.code ?? inner?.message].filter(Boolean).join(": ")
-}
-
-const retryAfterMillis = (response: Response): number | undefined => {
-  const seconds = Number(response.headers.get("retry-after"))
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
-}
-
 const request = (config: ResolvedOAuth2RefreshTokenConfig, refreshToken: Redacted.Redacted<string>): RequestInit => {
   const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: Redacted.value(refreshToken) })
   const headers: Record<string, string> = {
@@ -112,19 +93,21 @@ const request = (config: ResolvedOAuth2RefreshTokenConfig, refreshToken: Redacte
 const digest = (token: Redacted.Redacted<string>): string =>
   createHash("sha256").update(Redacted.value(token)).digest("hex").slice(0, 32)
 
+/**
+ * Whether a failed call may be retried. Only when the request cannot have
+ * reached the upstream: once it has, the upstream may have rotated the
+ * refresh token, and retrying with the old one is the reuse that makes it
+ * revoke the whole grant.
+ */
+const afterSending = (cause: unknown): "transient" | "refused" => {
+  const code = (cause as { cause?: { code?: string } }).cause?.code
+  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" ? "transient" : "refused"
+}
+
 const make = (config: ResolvedOAuth2RefreshTokenConfig): Minter => {
   const origin = digest(config.refreshToken)
 
-  const fail = (message: string, kind: UpstreamErrorKind, response?: Response) => {
-    const retryAfter = response === undefined ? undefined : retryAfterMillis(response)
-    return new UpstreamError({
-      provider: config.id,
-      kind,
-      message,
-      ...(response === undefined ? {} : { status: response.status }),
-      ...(retryAfter === undefined ? {} : { retryAfterMillis: retryAfter })
-    })
-  }
+  const fail = upstreamFailure(config.id)
 
   /** The refresh token to spend: the carried one, unless the config holds a newer grant. */
   const currentRefreshToken = Effect.fnUntraced(function*(carry: Redacted.Redacted<string> | undefined) {
@@ -142,7 +125,7 @@ const make = (config: ResolvedOAuth2RefreshTokenConfig): Minter => {
   const call = (refreshToken: Redacted.Redacted<string>) =>
     Effect.tryPromise({
       try: (signal) => fetch(config.tokenUrl, { ...request(config, refreshToken), signal }),
-      catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${networkReason(cause)}`, "transient")
+      catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${networkReason(cause)}`, afterSending(cause))
     })
 
   const body = (response: Response) =>
@@ -185,7 +168,8 @@ const make = (config: ResolvedOAuth2RefreshTokenConfig): Minter => {
       mint(input).pipe(
         Effect.timeoutOrElse({
           duration: config.timeoutMillis,
-          orElse: () => Effect.fail(fail(`token endpoint did not answer within ${config.timeoutMillis} ms`, "transient"))
+          // The upstream may have rotated the refresh token and the answer is lost: a retry would reuse the old one.
+          orElse: () => Effect.fail(fail(`token endpoint did not answer within ${config.timeoutMillis} ms`, "refused"))
         }),
         Effect.withSpan("OAuth2RefreshToken.mint", { attributes: { provider: config.id } })
       )
@@ -193,17 +177,19 @@ const make = (config: ResolvedOAuth2RefreshTokenConfig): Minter => {
 }
 
 /** Reads the secrets the config refers to; `field` names the provider in errors (`providers[0]`). */
-const resolve = Effect.fnUntraced(function*(config: OAuth2RefreshTokenConfig, field: string) {
-  const refreshToken = yield* resolveSecret(`${field}.refreshToken`, config.refreshToken)
-  const clientSecret = config.clientSecret === undefined
-    ? undefined
-    : yield* resolveSecret(`${field}.clientSecret`, config.clientSecret)
-  const { clientSecret: _clientSecretRef, refreshToken: _refreshTokenRef, ...rest } = config
-  return {
-    ...rest,
-    refreshToken,
-    ...(clientSecret === undefined ? {} : { clientSecret })
-  } satisfies ResolvedOAuth2RefreshTokenConfig
-})
+const resolve = <C extends OAuth2RefreshTokenConfig>(config: C, field: string) =>
+  Effect.gen(function*() {
+    const refreshToken = yield* resolveSecret(`${field}.refreshToken`, config.refreshToken)
+    const clientSecret = config.clientSecret === undefined
+      ? undefined
+      : yield* resolveSecret(`${field}.clientSecret`, config.clientSecret)
+    const { clientSecret: _clientSecretRef, refreshToken: _refreshTokenRef, ...rest } = config
+    const resolved = {
+      ...rest,
+      refreshToken,
+      ...(clientSecret === undefined ? {} : { clientSecret })
+    }
+    return resolved as Omit<C, "clientSecret" | "refreshToken"> & ResolvedOAuth2RefreshTokenConfig
+  })
 
 export const OAuth2RefreshToken = { make, resolve }

@@ -27,22 +27,25 @@ import {
   MintRequestJson,
   type MintRequestMessage,
   InvalidRequest,
+  type Lifecycle,
   type ProtocolError,
   type ProviderState,
   type StoredToken,
   type Subjects,
+  renewalDueAt,
   take,
   type Token,
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Data, Deferred, Effect, Exit, Random, Ref, Schedule, Schema, type Scope, Semaphore } from "effect"
+import { Clock, Data, Deferred, Effect, Exit, Random, Ref, Schedule, Schema, type Scope, Semaphore, Stream } from "effect"
 import { fingerprint } from "./internal/fingerprint.ts"
 import { type Answer, answerReply, errorReply, tokenUpdate } from "./internal/replies.ts"
 import type { LeadershipGuard } from "./LeaderLock.ts"
 import { type MintedToken, type Minter, makeMinter } from "./Minter.ts"
-import type { ConfiguredProvider, ResolvedProvider } from "./ServiceConfig.ts"
+import { type ConfiguredProvider, lifecycleOf, type ResolvedProvider } from "./ServiceConfig.ts"
+import { StaticToken } from "./StaticToken.ts"
 import type { Snapshot, TokenStore } from "./TokenStore.ts"
 
 export interface ProviderLeaderDeps {
@@ -65,6 +68,9 @@ interface LeaderState {
 }
 
 const decodeMintRequest = Schema.decodeUnknownEffect(MintRequestJson)
+
+/** How often the renewal loop looks at the clock and the held token. */
+const renewalTickMillis = 1_000
 
 const requestOf = (message: MintRequestMessage): MintRequest =>
   message.reason === "operator"
@@ -317,6 +323,46 @@ export const lead = (deps: ProviderLeaderDeps) =>
         return yield* Deferred.await(fresh)
       })
 
+    /**
+     * Renews the token when its lifecycle says so: each token's moment is
+     * drawn once (with jitter), and a renewal is an ordinary mint, so it joins
+     * a mint under way and waits for the rate budget like any other.
+     */
+    const renewOnSchedule = (lifecycle: Lifecycle) =>
+      Effect.gen(function*() {
+        let planned: { readonly version: number; readonly dueAt: number | undefined } | undefined
+        while (true) {
+          const token = (yield* Ref.get(state)).snapshot.token
+          if (token !== undefined && planned?.version !== token.version) {
+            planned = { version: token.version, dueAt: renewalDueAt(lifecycle, token, yield* Random.next) }
+          }
+          const now = yield* Clock.currentTimeMillis
+          if (planned?.dueAt !== undefined && now >= planned.dueAt) {
+            yield* serve({ _tag: "Proactive", version: planned.version }, "proactive").pipe(
+              Effect.catch((error) =>
+                Effect.logWarning("proactive renewal failed").pipe(Effect.annotateLogs({ error: error.message }))
+              )
+            )
+          }
+          const wait = planned?.dueAt === undefined ? renewalTickMillis : planned.dueAt - now
+          yield* Effect.sleep(Math.max(100, Math.min(renewalTickMillis, wait)))
+        }
+      })
+
+    /** A static token's file changed: commit what it holds now. */
+    const followFile = (provider: Extract<ResolvedProvider, { readonly kind: "static" }>, held: Token | undefined) =>
+      StaticToken.changes(provider, held?.accessToken).pipe(
+        Stream.runForEach(() =>
+          serve({ _tag: "Operator" }, "operator").pipe(
+            Effect.catch((error) =>
+              Effect.logWarning("the static token changed but cannot be read").pipe(
+                Effect.annotateLogs({ error: error.message })
+              )
+            )
+          )
+        )
+      )
+
     const answer = (message: InboundMessage) =>
       decodeMintRequest(message.string()).pipe(
         Effect.mapError((error) => new InvalidRequest({ message: `malformed mint request: ${error.message}` })),
@@ -350,5 +396,8 @@ export const lead = (deps: ProviderLeaderDeps) =>
         Effect.forkIn(scope)
       )
     }
+    const lifecycle = lifecycleOf(configured)
+    if (lifecycle.mode === "proactive") yield* renewOnSchedule(lifecycle).pipe(Effect.forkIn(scope))
+    if (configured.kind === "static") yield* followFile(configured, snapshot.token).pipe(Effect.forkIn(scope))
     return yield* Deferred.await(stepDown)
   }).pipe(Effect.annotateLogs({ provider: deps.provider.id, role: "leader", term }))

@@ -7,29 +7,32 @@
 import { readFile } from "node:fs/promises"
 import {
   defaultLeaseConfig,
+  Lifecycle,
+  onUnauthorized,
+  proactive,
   defaultPrefix,
   defaultRateLimit,
   defaultRetryPolicy,
   LeaseConfig,
   leaseConfigProblem,
   Prefix,
-  ProviderId,
   RateLimit,
   RetryPolicy
 } from "@tokenbus/core"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Schema, Struct } from "effect"
 import { ConfigError } from "./ConfigError.ts"
-import { resolveSecret, SecretRef } from "./Secret.ts"
+import { PositiveInt, withDefault } from "./ConfigFields.ts"
+import { ItemPath, ItemPathConfig, type ResolvedItemPathConfig } from "./ItemPath.ts"
+import {
+  OAuth2ClientCredentials,
+  OAuth2ClientCredentialsConfig,
+  type ResolvedClientCredentialsConfig
+} from "./OAuth2ClientCredentials.ts"
+import { OAuth2RefreshToken, OAuth2RefreshTokenConfig, type ResolvedOAuth2RefreshTokenConfig } from "./OAuth2RefreshToken.ts"
+import { StaticTokenConfig } from "./StaticToken.ts"
 
-const HttpUrl = Schema.String.check(
-  Schema.makeFilter((url) =>
-    (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)) || "expected an http:// or https:// URL")
-)
-const PositiveMillis = Schema.Int.check(Schema.isGreaterThan(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
-  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
-/** How a provider's leader treats its upstream; the same for every kind. */
+/** How a provider's leader treats its upstream; the same fields for every kind. */
 const mintPolicy = {
   /** The upstream's rate limit, kept cluster-wide. */
   rateLimit: withDefault(RateLimit, defaultRateLimit),
@@ -41,25 +44,23 @@ const mintPolicy = {
       freshTokenMillis: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
     }),
     { freshTokenMillis: 5_000 }
-  )
+  ),
+  /** When to renew before a 401; each kind has its own default (see `lifecycleOf`). */
+  lifecycle: Schema.optionalKey(Lifecycle)
 }
 
-export const OAuth2ClientCredentialsConfig = Schema.Struct({
-  ...mintPolicy,
-  id: ProviderId,
-  kind: Schema.Literal("oauth2-client-credentials"),
-  tokenUrl: HttpUrl,
-  clientId: Schema.NonEmptyString,
-  clientSecret: SecretRef,
-  /** project44 accepts the credentials in a Basic header or in the form body, never both. */
-  clientAuth: Schema.Literals(["basic", "body"]),
-  scope: Schema.optionalKey(Schema.String),
-  /** How long one call to the token endpoint may take. */
-  timeoutMillis: withDefault(PositiveMillis, 10_000)
-})
+// Each kind's own checks only read its own fields, so they hold with the policy added.
+const withPolicy = { unsafePreserveChecks: true } as const
 
-export const ProviderConfig = Schema.Union([OAuth2ClientCredentialsConfig])
+export const ProviderConfig = Schema.Union([
+  OAuth2ClientCredentialsConfig.mapFields(Struct.assign(mintPolicy), withPolicy),
+  ItemPathConfig.mapFields(Struct.assign(mintPolicy), withPolicy),
+  OAuth2RefreshTokenConfig.mapFields(Struct.assign(mintPolicy), withPolicy),
+  StaticTokenConfig.mapFields(Struct.assign(mintPolicy), withPolicy)
+])
 export type ProviderConfig = typeof ProviderConfig.Type
+
+export type MintPolicy = Pick<ProviderConfig, "rateLimit" | "retry" | "circuitBreaker" | "lifecycle">
 
 const uniqueIds = (providers: ReadonlyArray<ProviderConfig>) =>
   new Set(providers.map((p) => p.id)).size === providers.length || "provider ids must be unique"
@@ -74,15 +75,18 @@ export const ServiceConfigSchema = Schema.Struct({
     Schema.makeFilter((lease) => leaseConfigProblem(lease) ?? true)
   ),
   /** How long a replica waits for the leader before answering TokenUnavailable. */
-  requestTimeoutMillis: withDefault(PositiveMillis, 5_000),
+  requestTimeoutMillis: withDefault(PositiveInt, 5_000),
   providers: Schema.Array(ProviderConfig).check(Schema.isMinLength(1), Schema.makeFilter(uniqueIds))
 })
 export type ServiceConfigFile = typeof ServiceConfigSchema.Type
 
 /** A provider with its secrets read, as minters use it. */
-export type ResolvedProvider = Omit<ProviderConfig, "clientSecret"> & {
-  readonly clientSecret: Redacted.Redacted<string>
-}
+export type ResolvedProvider = MintPolicy & (
+  | ResolvedClientCredentialsConfig
+  | ResolvedItemPathConfig
+  | ResolvedOAuth2RefreshTokenConfig
+  | StaticTokenConfig
+)
 
 /**
  * A provider as the service runs it: resolved, and able to resolve itself
@@ -101,10 +105,36 @@ export interface ServiceConfig extends Omit<ServiceConfigFile, "providers"> {
 export const resolveProvider = (
   source: ProviderConfig,
   index: number
-): Effect.Effect<ConfiguredProvider, ConfigError> =>
-  resolveSecret(`providers[${index}].clientSecret`, source.clientSecret).pipe(
-    Effect.map((clientSecret) => ({ ...source, clientSecret, reload: () => resolveProvider(source, index) }))
-  )
+): Effect.Effect<ConfiguredProvider, ConfigError> => {
+  const field = `providers[${index}]`
+  const resolved: Effect.Effect<ResolvedProvider, ConfigError> = (() => {
+    switch (source.kind) {
+      case "oauth2-client-credentials":
+        return OAuth2ClientCredentials.resolve(source, field)
+      case "itempath":
+        return ItemPath.resolve(source, field)
+      case "oauth2-refresh-token":
+        return OAuth2RefreshToken.resolve(source, field)
+      case "static":
+        return Effect.succeed(source)
+    }
+  })()
+  return resolved.pipe(Effect.map((provider) => ({ ...provider, reload: () => resolveProvider(source, index) })))
+}
+
+/** The provider's lifecycle, or its kind's default: tokens that expire soon are renewed at half-life. */
+export const lifecycleOf = (provider: ResolvedProvider): Lifecycle => {
+  if (provider.lifecycle !== undefined) return provider.lifecycle
+  switch (provider.kind) {
+    case "itempath":
+      return provider.applicationToken ? onUnauthorized : proactive(0.5)
+    case "oauth2-refresh-token":
+      return proactive(0.5)
+    case "oauth2-client-credentials":
+    case "static":
+      return onUnauthorized
+  }
+}
 
 const decodeFile = Schema.decodeUnknownEffect(Schema.fromJsonString(ServiceConfigSchema))
 

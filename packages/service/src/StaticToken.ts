@@ -15,10 +15,10 @@ import { readFile } from "node:fs/promises"
 import { ProviderId } from "@tokenbus/core"
 import { Effect, Redacted, Schedule, Schema, Stream } from "effect"
 import type { MintedToken, Minter } from "./Minter.ts"
+import { PositiveInt, withDefault } from "./ConfigFields.ts"
 import { resolveSecret } from "./Secret.ts"
 import { UpstreamError } from "./UpstreamError.ts"
 
-const PositiveMillis = Schema.Int.check(Schema.isGreaterThan(0))
 
 export const StaticTokenConfig = Schema.Struct({
   id: ProviderId,
@@ -29,7 +29,7 @@ export const StaticTokenConfig = Schema.Struct({
     Schema.Struct({ file: Schema.NonEmptyString })
   ]),
   /** How often `changes` reads the file. */
-  pollMillis: PositiveMillis.pipe(Schema.withDecodingDefaultKey(Effect.succeed(1_000)))
+  pollMillis: withDefault(PositiveInt, 1_000)
 })
 export type StaticTokenConfig = typeof StaticTokenConfig.Type
 

@@ -29,3 +29,27 @@ export const kindOfStatus = (status: number, errorCode?: string): UpstreamErrorK
   if (errorCode !== undefined && rejectedCredentials.has(errorCode)) return "credentials-rejected"
   return "refused"
 }
+
+/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is in its cause. */
+export const networkReason = (cause: unknown): string => {
+  const inner = (cause as { cause?: { code?: string; message?: string } }).cause
+  return [(cause as Error).message, inner?.code ?? inner?.message].filter(Boolean).join(": ")
+}
+
+const retryAfterMillis = (response: Response): number | undefined => {
+  const seconds = Number(response.headers.get("retry-after"))
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
+}
+
+/** Builds a provider's upstream errors, with the status and `Retry-After` of `response` when there is one. */
+export const upstreamFailure = (provider: string) =>
+(message: string, kind: UpstreamErrorKind, response?: Response): UpstreamError => {
+  const retryAfter = response === undefined ? undefined : retryAfterMillis(response)
+  return new UpstreamError({
+    provider,
+    kind,
+    message,
+    ...(response === undefined ? {} : { status: response.status }),
+    ...(retryAfter === undefined ? {} : { retryAfterMillis: retryAfter })
+  })
+}

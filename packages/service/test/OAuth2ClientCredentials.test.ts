@@ -6,7 +6,8 @@ import { Effect, Exit, Redacted } from "effect"
 import { makeMinter } from "../src/Minter.ts"
 import { OAuth2ClientCredentials } from "../src/OAuth2ClientCredentials.ts"
 import { defaultRateLimit, defaultRetryPolicy } from "@tokenbus/core"
-import type { ResolvedProvider } from "../src/ServiceConfig.ts"
+import type { ResolvedClientCredentialsConfig } from "../src/OAuth2ClientCredentials.ts"
+import type { MintPolicy } from "../src/ServiceConfig.ts"
 import { UpstreamError } from "../src/UpstreamError.ts"
 
 const clientId = "acme-client"
@@ -14,10 +15,12 @@ const clientSecret = "s3cr3t-Zq9+/&=%"
 
 const sim = (options: { readonly latencyMs?: number } = {}) => acquireProject44Sim({ clientId, clientSecret, ...options })
 
+type ClientCredentialsProvider = ResolvedClientCredentialsConfig & MintPolicy
+
 const providerFor = (
   tokenUrl: string,
-  overrides: Partial<Omit<ResolvedProvider, "scope"> & { readonly scope: string }> = {}
-): ResolvedProvider => ({
+  overrides: Partial<Omit<ClientCredentialsProvider, "scope"> & { readonly scope: string }> = {}
+): ClientCredentialsProvider => ({
   id: "project44-test",
   rateLimit: defaultRateLimit,
   retry: defaultRetryPolicy,
@@ -31,7 +34,7 @@ const providerFor = (
   ...overrides
 })
 
-const mintFrom = (provider: ResolvedProvider) => OAuth2ClientCredentials.make(provider).mint({ carry: undefined })
+const mintFrom = (provider: ClientCredentialsProvider) => OAuth2ClientCredentials.make(provider).mint({ carry: undefined })
 
 const expectUpstreamError = (error: unknown): UpstreamError => {
   expect(error).toBeInstanceOf(UpstreamError)

@@ -251,7 +251,8 @@ describe("OAuth2RefreshToken against the simulated server", () => {
       yield* OAuth2RefreshToken.make(config).mint({ carry: undefined })
     }))
 
-  it.live("a hanging upstream is transient after timeoutMillis", () =>
+  // Not retried: the upstream may have rotated the refresh token before the answer was lost.
+  it.live("a hanging upstream is refused, not retried, after timeoutMillis", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
       upstream.setHang(true)
@@ -259,7 +260,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
         yield* firstMint(simConfig(upstream, { timeoutMillis: 300 })).pipe(Effect.flip),
         secretsOf(upstream)
       )
-      expect(error).toMatchObject({ kind: "transient", message: "token endpoint did not answer within 300 ms" })
+      expect(error).toMatchObject({ kind: "refused", message: "token endpoint did not answer within 300 ms" })
     }))
 })
 
@@ -350,5 +351,27 @@ describe("OAuth2RefreshTokenConfig", () => {
         Effect.flip
       )
       expect(missing.message).toBe("providers[1].refreshToken: environment variable INITIAL_REFRESH_TOKEN is not set")
+    }))
+})
+
+describe("OAuth2RefreshToken retry safety", () => {
+  /** A port nothing listens on: taken from the OS, then let go. */
+  const closedPort = () =>
+    new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo
+        server.close(() => resolve(port))
+      })
+    })
+
+  it.live("an upstream that cannot be reached at all may be retried: nothing was sent", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(closedPort)
+      const config = configFor(`http://127.0.0.1:${port}/token`, "rt-initial", { timeoutMillis: 2_000 })
+      const error = expectUpstreamError(
+        yield* firstMint(config).pipe(Effect.flip),
+        ["rt-initial"]
+      )
+      expect(error.kind).toBe("transient")
     }))
 })

@@ -5,7 +5,7 @@ import { inspect } from "node:util"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Logger, type LogLevel, Redacted } from "effect"
 import { ConfigError } from "../src/ConfigError.ts"
-import { loadServiceConfig, parseServiceConfig, type ServiceConfig } from "../src/ServiceConfig.ts"
+import { type ConfiguredProvider, loadServiceConfig, parseServiceConfig, type ServiceConfig } from "../src/ServiceConfig.ts"
 
 const ENV_SECRET = "env-secret-7f3a9c"
 const FILE_SECRET = "file-secret-b41d22"
@@ -83,10 +83,16 @@ const configError = (content: string, source = "tokenbus.json") =>
     return message
   })
 
+/** The providers of these tests are all of the client-credentials kind. */
+const clientCredentials = (provider: ConfiguredProvider | undefined) => {
+  if (provider?.kind !== "oauth2-client-credentials") throw new Error(`not a client-credentials provider: ${provider?.kind}`)
+  return provider
+}
+
 const expectNoSecretIn = (config: ServiceConfig, secret: string) => {
   expect(JSON.stringify(config)).not.toContain(secret)
   expect(inspect(config, { depth: null })).not.toContain(secret)
-  expect(String(config.providers[0]?.clientSecret)).toBe("<redacted>")
+  expect(String(clientCredentials(config.providers[0]).clientSecret)).toBe("<redacted>")
 }
 
 describe("parseServiceConfig: decoding", () => {
@@ -131,12 +137,13 @@ describe("parseServiceConfig: decoding", () => {
         lease: { ttlMillis: 10000, renewEveryMillis: 2000, safetyMarginMillis: 500 },
         requestTimeoutMillis: 750
       })
-      expect(config.providers.map((p) => [p.id, p.clientAuth, p.timeoutMillis])).toEqual([
+      const providers = config.providers.map(clientCredentials)
+      expect(providers.map((p) => [p.id, p.clientAuth, p.timeoutMillis])).toEqual([
         ["project44-eu", "body", 2500],
         ["project44-us", "basic", 10000]
       ])
-      expect(config.providers[0]?.scope).toBe("read write")
-      expect(config.providers.map((p) => Redacted.value(p.clientSecret))).toEqual([ENV_SECRET, "other-secret-0a0a0a"])
+      expect(providers[0]?.scope).toBe("read write")
+      expect(providers.map((p) => Redacted.value(p.clientSecret))).toEqual([ENV_SECRET, "other-secret-0a0a0a"])
     }))
 
   it.effect("fails on invalid JSON, naming the source file", () =>
@@ -292,7 +299,7 @@ describe("parseServiceConfig: secrets", () => {
   it.effect("resolves { env } through the ConfigProvider into a Redacted value", () =>
     Effect.gen(function*() {
       const { config, logs } = yield* decodes(text(configJson()))
-      const secret = config.providers[0]?.clientSecret
+      const secret = clientCredentials(config.providers[0]).clientSecret
       expect(Redacted.isRedacted(secret)).toBe(true)
       expect(secret && Redacted.value(secret)).toBe(ENV_SECRET)
       expectNoSecretIn(config, ENV_SECRET)
@@ -325,7 +332,7 @@ describe("parseServiceConfig: secrets", () => {
     Effect.gen(function*() {
       const path = tempFile("p44-secret", `  ${FILE_SECRET}\n\n`)
       const { config, logs } = yield* decodes(text(configJson({ providers: [provider({ clientSecret: { file: path } })] })))
-      const secret = config.providers[0]?.clientSecret
+      const secret = clientCredentials(config.providers[0]).clientSecret
       expect(Redacted.isRedacted(secret)).toBe(true)
       expect(secret && Redacted.value(secret)).toBe(FILE_SECRET)
       expectNoSecretIn(config, FILE_SECRET)
@@ -355,7 +362,7 @@ describe("parseServiceConfig: secrets", () => {
       const { config, logs } = yield* decodes(text(configJson({
         providers: [provider(), provider({ id: "literal", clientSecret: LITERAL_SECRET })]
       })))
-      const secret = config.providers[1]?.clientSecret
+      const secret = clientCredentials(config.providers[1]).clientSecret
       expect(Redacted.isRedacted(secret)).toBe(true)
       expect(secret && Redacted.value(secret)).toBe(LITERAL_SECRET)
       expect(String(secret)).toBe("<redacted>")
@@ -385,7 +392,7 @@ describe("parseServiceConfig: secrets", () => {
         "<redacted>",
         "<redacted>"
       ])
-      expect(config.providers.map((p) => Redacted.value(p.clientSecret))).toEqual(ALL_SECRETS)
+      expect(config.providers.map((p) => Redacted.value(clientCredentials(p).clientSecret))).toEqual(ALL_SECRETS)
     }))
 })
 
