@@ -1,0 +1,82 @@
+/**
+ * A leader's hold on its provider's state in KV. Every write carries the
+ * leader's fence and is a compare-and-set on the revision last seen. A
+ * conflict means someone else wrote: reading again tells whether it was a
+ * newer leader (this one is deposed) or, rarely, an operator (write again).
+ * See ProviderState.ts in core for why this keeps deposed leaders out.
+ */
+import { checkFence, type Fence, type ProviderState, TokenUnavailable } from "@tokenbus/core"
+import type { KvError } from "@tokenbus/nats"
+import { Data, Deferred, Effect, Ref, Semaphore } from "effect"
+import type { LeadershipGuard, LeadershipLost } from "../LeaderLock.ts"
+import type { Snapshot, TokenStore } from "../TokenStore.ts"
+
+/** A newer leader has fenced the provider: this one must stop. */
+export class Deposed extends Data.TaggedError("Deposed")<{ readonly message: string }> {}
+
+export type WriteError = Deposed | KvError | LeadershipLost | TokenUnavailable
+
+export interface FencedState {
+  readonly snapshot: Effect.Effect<Snapshot>
+  /** Writes the state `next` computes from the latest snapshot; returns what was written. */
+  readonly write: (next: (snapshot: Snapshot) => ProviderState) => Effect.Effect<Snapshot, WriteError>
+  /** Reads KV again and keeps whichever is newer; deposes this leader if a newer fence is there. */
+  readonly reload: Effect.Effect<void, Deposed | KvError>
+  /** Completes once this leader is deposed. */
+  readonly deposed: Effect.Effect<void>
+}
+
+export interface FencedStateOptions {
+  readonly provider: string
+  readonly store: TokenStore
+  readonly fence: Fence
+  readonly guard: LeadershipGuard
+  readonly initial: Snapshot
+}
+
+/** Conflicts tolerated in a row before a write gives up. */
+const writeAttempts = 3
+
+export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateOptions) {
+  const { fence, guard, provider, store } = options
+  const current = yield* Ref.make(options.initial)
+  const deposedSignal = yield* Deferred.make<void>()
+  const writing = yield* Semaphore.make(1)
+
+  const depose = (newer: Fence | undefined) =>
+    Effect.gen(function*() {
+      const message = `a newer leader (${newer?.holder}, term ${newer?.term}) has fenced ${provider}; ` +
+        `this one (term ${fence.term}) steps down`
+      yield* Effect.logError(message)
+      yield* Deferred.succeed(deposedSignal, undefined)
+      return yield* new Deposed({ message })
+    })
+
+  const adopt = (latest: Snapshot) =>
+    checkFence(latest.state, fence) === "deposed"
+      ? depose(latest.state.fence)
+      : Ref.update(current, (held) => ((latest.revision ?? 0) > (held.revision ?? 0) ? latest : held))
+
+  const write = (next: (snapshot: Snapshot) => ProviderState) =>
+    writing.withPermits(1)(Effect.gen(function*() {
+      for (let attempt = 0; attempt < writeAttempts; attempt++) {
+        yield* guard
+        const held = yield* Ref.get(current)
+        const written = yield* store.write(provider, { ...next(held), fence }, held.revision).pipe(Effect.result)
+        if (written._tag === "Success") {
+          yield* Ref.set(current, written.success)
+          return written.success
+        }
+        if (written.failure._tag === "KvError") return yield* written.failure
+        yield* adopt(yield* store.read(provider))
+      }
+      return yield* new TokenUnavailable({ provider, message: "the provider's state kept changing under this leader" })
+    }))
+
+  return {
+    snapshot: Ref.get(current),
+    write,
+    reload: store.read(provider).pipe(Effect.flatMap(adopt)),
+    deposed: Deferred.await(deposedSignal)
+  } satisfies FencedState
+})
