@@ -20,8 +20,8 @@ import { Clock, Effect, Option, Redacted, Schema } from "effect"
 import type { MintedToken, Minter, MintInput } from "./Minter.ts"
 import { resolveSecret, SecretRef } from "./Secret.ts"
 import { HttpUrl, NonNegativeInt, PositiveInt, withDefault } from "./ConfigFields.ts"
-import { kindOfStatus, networkReason, upstreamFailure } from "./UpstreamError.ts"
-
+import { exchange, readJson } from "./internal/UpstreamCall.ts"
+import { kindOfStatus, upstreamFailure } from "./UpstreamError.ts"
 
 export const ItemPathConfig = Schema.Struct({
   id: ProviderId,
@@ -103,25 +103,23 @@ const make = (config: ResolvedItemPathConfig): Minter => {
   /** One POST to ItemPath: the JSON body of a 2xx answer, or the failure the status means. */
   const post = (step: Step, init: RequestInit) => {
     const url = base + paths[step]
-    return Effect.gen(function*() {
-      const response = yield* Effect.tryPromise({
-        try: (signal) => fetch(url, { ...init, method: "POST", signal }),
-        catch: (cause) => fail(`ItemPath ${step} at ${url} unreachable: ${networkReason(cause)}`, "transient")
-      })
-      if (!response.ok) {
-        // The body of a refusal is not needed, and may echo what was sent.
-        yield* Effect.promise(() => response.body?.cancel().catch(() => undefined) ?? Promise.resolve())
-        return yield* fail(`ItemPath ${step} answered ${response.status}`, kindOfStatus(response.status), response)
-      }
-      return yield* Effect.tryPromise({
-        try: () => response.json() as Promise<unknown>,
-        catch: () => fail(`ItemPath ${step} answered ${response.status} with a body that is not JSON`, "refused", response)
-      })
-    }).pipe(
-      Effect.timeoutOrElse({
-        duration: config.timeoutMillis,
-        orElse: () => Effect.fail(fail(`ItemPath ${step} did not answer within ${config.timeoutMillis} ms`, "transient"))
-      })
+    const endpoint = { name: `ItemPath ${step}`, fail }
+    const refusal = (response: Response) =>
+      // The body of a refusal is not needed, and may echo what was sent.
+      Effect.promise(() => response.body?.cancel().catch(() => undefined) ?? Promise.resolve()).pipe(
+        Effect.andThen(Effect.fail(fail(`${endpoint.name} answered ${response.status}`, kindOfStatus(response.status), response)))
+      )
+    return exchange(
+      {
+        ...endpoint,
+        url,
+        init: { ...init, method: "POST" },
+        address: `${endpoint.name} at ${url}`,
+        timeoutMillis: config.timeoutMillis,
+        // ItemPath does not rotate refresh tokens: a call whose answer was lost may be made again.
+        afterSending: "transient"
+      },
+      (response) => response.ok ? readJson(endpoint, response) : refusal(response)
     )
   }
 

@@ -20,11 +20,10 @@
 import { createHash } from "node:crypto"
 import { ProviderId } from "@tokenbus/core"
 import { Effect, Option, Redacted, Schema } from "effect"
+import { HttpUrl, PositiveInt, withDefault } from "./ConfigFields.ts"
+import { mintedToken, requestToken, TokenResponse } from "./internal/OAuth2Endpoint.ts"
 import type { MintedToken, Minter, MintInput } from "./Minter.ts"
 import { resolveSecret, SecretRef } from "./Secret.ts"
-import { HttpUrl, PositiveInt, withDefault } from "./ConfigFields.ts"
-import { kindOfStatus, networkReason, upstreamFailure } from "./UpstreamError.ts"
-
 
 export const OAuth2RefreshTokenConfig = Schema.Struct({
   id: ProviderId,
@@ -62,52 +61,15 @@ const Carry = Schema.fromJsonString(Schema.Struct({ refreshToken: Token, origin:
 const encodeCarry = Schema.encodeSync(Carry)
 const decodeCarry = Schema.decodeUnknownOption(Carry)
 
-const TokenResponse = Schema.Struct({
-  access_token: Token,
-  token_type: Schema.optionalKey(Schema.String),
-  // Some servers send it as a string.
-  expires_in: Schema.optionalKey(Schema.Union([Schema.Number, Schema.NumberFromString])),
-  refresh_token: Schema.optionalKey(Token)
-})
-const decodeTokenResponse = Schema.decodeUnknownEffect(TokenResponse)
+const RefreshResponse = Schema.Struct({ ...TokenResponse.fields, refresh_token: Schema.optionalKey(Token) })
 
-const decodeErrorCode = Schema.decodeUnknownOption(Schema.Struct({ error: Schema.String }))
-
-const request = (config: ResolvedOAuth2RefreshTokenConfig, refreshToken: Redacted.Redacted<string>): RequestInit => {
-  const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: Redacted.value(refreshToken) })
-  const headers: Record<string, string> = {
-    "content-type": "application/x-www-form-urlencoded",
-    accept: "application/json"
-  }
-  if (config.clientSecret !== undefined && config.clientAuth === "basic") {
-    const basic = `${encodeURIComponent(config.clientId)}:${encodeURIComponent(Redacted.value(config.clientSecret))}`
-    headers.authorization = `Basic ${Buffer.from(basic).toString("base64")}`
-  } else {
-    form.set("client_id", config.clientId)
-    if (config.clientSecret !== undefined) form.set("client_secret", Redacted.value(config.clientSecret))
-  }
-  if (config.scope !== undefined) form.set("scope", config.scope)
-  return { method: "POST", headers, body: form }
-}
+const hints = new Map([["invalid_grant", "the refresh token is spent, expired or revoked; a new grant is needed"]])
 
 const digest = (token: Redacted.Redacted<string>): string =>
   createHash("sha256").update(Redacted.value(token)).digest("hex").slice(0, 32)
 
-/**
- * Whether a failed call may be retried. Only when the request cannot have
- * reached the upstream: once it has, the upstream may have rotated the
- * refresh token, and retrying with the old one is the reuse that makes it
- * revoke the whole grant.
- */
-const afterSending = (cause: unknown): "transient" | "refused" => {
-  const code = (cause as { cause?: { code?: string } }).cause?.code
-  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" ? "transient" : "refused"
-}
-
 const make = (config: ResolvedOAuth2RefreshTokenConfig): Minter => {
   const origin = digest(config.refreshToken)
-
-  const fail = upstreamFailure(config.id)
 
   /** The refresh token to spend: the carried one, unless the config holds a newer grant. */
   const currentRefreshToken = Effect.fnUntraced(function*(carry: Redacted.Redacted<string> | undefined) {
@@ -122,57 +84,26 @@ const make = (config: ResolvedOAuth2RefreshTokenConfig): Minter => {
     return config.refreshToken
   })
 
-  const call = (refreshToken: Redacted.Redacted<string>) =>
-    Effect.tryPromise({
-      try: (signal) => fetch(config.tokenUrl, { ...request(config, refreshToken), signal }),
-      catch: (cause) => fail(`token endpoint ${config.tokenUrl} unreachable: ${networkReason(cause)}`, afterSending(cause))
-    })
-
-  const body = (response: Response) =>
-    Effect.tryPromise({
-      try: () => response.json() as Promise<unknown>,
-      catch: () =>
-        fail(
-          `token endpoint answered ${response.status} with a body that is not JSON`,
-          response.ok ? "refused" : kindOfStatus(response.status),
-          response
-        )
-    })
-
-  const refusal = (response: Response, json: unknown) => {
-    const code = Option.getOrUndefined(decodeErrorCode(json))?.error
-    const detail = code === undefined ? "" : ` (${code})`
-    const hint = code === "invalid_grant" ? ": the refresh token is spent, expired or revoked; a new grant is needed" : ""
-    return fail(`token endpoint answered ${response.status}${detail}${hint}`, kindOfStatus(response.status, code), response)
-  }
-
   const mint = Effect.fnUntraced(function*({ carry }: MintInput) {
     const refreshToken = yield* currentRefreshToken(carry)
-    const response = yield* call(refreshToken)
-    const json = yield* body(response)
-    if (!response.ok) return yield* refusal(response, json)
-    const token = yield* decodeTokenResponse(json).pipe(
-      Effect.mapError(() => fail("token endpoint answered 200 without a usable access_token", "refused", response))
-    )
+    const reply = yield* requestToken(config, {
+      grant: { grant_type: "refresh_token", refresh_token: Redacted.value(refreshToken) },
+      reply: RefreshResponse,
+      // Once the request may have reached the upstream, it may have rotated the
+      // refresh token: a retry with the old one is the reuse that makes it revoke
+      // the whole grant. So only a call that cannot have been sent is retried.
+      afterSending: "refused",
+      hints
+    })
     return {
-      accessToken: token.access_token,
-      tokenType: token.token_type ?? "Bearer",
-      expiresInSeconds: token.expires_in,
+      ...mintedToken(reply),
       // The rotated token when there is one: the presented one is now spent.
-      carry: Redacted.make(encodeCarry({ refreshToken: token.refresh_token ?? refreshToken, origin }))
+      carry: Redacted.make(encodeCarry({ refreshToken: reply.refresh_token ?? refreshToken, origin }))
     } satisfies MintedToken
   })
 
   return {
-    mint: (input) =>
-      mint(input).pipe(
-        Effect.timeoutOrElse({
-          duration: config.timeoutMillis,
-          // The upstream may have rotated the refresh token and the answer is lost: a retry would reuse the old one.
-          orElse: () => Effect.fail(fail(`token endpoint did not answer within ${config.timeoutMillis} ms`, "refused"))
-        }),
-        Effect.withSpan("OAuth2RefreshToken.mint", { attributes: { provider: config.id } })
-      )
+    mint: (input) => mint(input).pipe(Effect.withSpan("OAuth2RefreshToken.mint", { attributes: { provider: config.id } }))
   }
 }
 

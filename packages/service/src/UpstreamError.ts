@@ -41,9 +41,11 @@ const retryAfterMillis = (response: Response): number | undefined => {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined
 }
 
+/** Builds one provider's upstream errors; see `upstreamFailure`. */
+export type UpstreamFailure = (message: string, kind: UpstreamErrorKind, response?: Response) => UpstreamError
+
 /** Builds a provider's upstream errors, with the status and `Retry-After` of `response` when there is one. */
-export const upstreamFailure = (provider: string) =>
-(message: string, kind: UpstreamErrorKind, response?: Response): UpstreamError => {
+export const upstreamFailure = (provider: string): UpstreamFailure => (message, kind, response) => {
   const retryAfter = response === undefined ? undefined : retryAfterMillis(response)
   return new UpstreamError({
     provider,

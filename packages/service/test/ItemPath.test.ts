@@ -1,12 +1,12 @@
-import { createServer, type RequestListener } from "node:http"
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { acquireItemPathSim, type ItemPathSim } from "@tokenbus/sim"
 import { ConfigProvider, Effect, Exit, Redacted, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { ItemPath, ItemPathConfig, type ResolvedItemPathConfig } from "../src/ItemPath.ts"
 import type { MintedToken } from "../src/Minter.ts"
-import { UpstreamError } from "../src/UpstreamError.ts"
+import type { UpstreamError } from "../src/UpstreamError.ts"
+import { answerJson, localServer, recordingServer } from "./LocalServer.ts"
+import { resourceStatus, upstreamErrorCheck } from "./UpstreamChecks.ts"
 
 const username = "wms-robot"
 const password = "pa55-W0rd!&x"
@@ -53,15 +53,6 @@ const mintCounted = (upstream: ItemPathSim, mint: Effect.Effect<MintedToken, Ups
     return { token, calls: userCounters(upstream) }
   })
 
-const resourceStatus = (upstream: ItemPathSim, token: MintedToken) =>
-  Effect.promise(async () => {
-    const response = await fetch(upstream.resourceUrl, {
-      headers: { authorization: `Bearer ${Redacted.value(token.accessToken)}` }
-    })
-    await response.arrayBuffer()
-    return response.status
-  })
-
 /** Every secret the upstream knows about: none may appear in an error. */
 const secretsOf = (upstream: ItemPathSim): ReadonlyArray<string> => [
   password,
@@ -70,49 +61,11 @@ const secretsOf = (upstream: ItemPathSim): ReadonlyArray<string> => [
   ...upstream.issuedApplicationTokens()
 ]
 
-const expectUpstreamError = (error: unknown, secrets: ReadonlyArray<string> = [password]): UpstreamError => {
-  expect(error).toBeInstanceOf(UpstreamError)
-  const upstream = error as UpstreamError
-  expect(upstream.provider).toBe("itempath-test")
-  for (const secret of secrets) {
-    expect(upstream.message).not.toContain(secret)
-    expect(JSON.stringify(upstream)).not.toContain(secret)
-  }
-  return upstream
-}
-
-/** A tiny HTTP server on 127.0.0.1 for answers the simulator never gives. */
-const localServer = (handler: RequestListener) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<{ readonly url: string; readonly close: () => Promise<void> }>((resolve, reject) => {
-        const server = createServer(handler)
-        server.once("error", reject)
-        server.listen(0, "127.0.0.1", () => {
-          const { port } = server.address() as AddressInfo
-          resolve({
-            url: `http://127.0.0.1:${port}`,
-            close: () =>
-              new Promise<void>((done) => {
-                server.close(() => done())
-                server.closeAllConnections()
-              })
-          })
-        })
-      })
-    ),
-    (server) => Effect.promise(() => server.close())
-  )
+const expectUpstreamError = upstreamErrorCheck("itempath-test", [password])
 
 /** The failure of a first mint against `baseUrl`, checked for secrets. */
 const firstMintError = (baseUrl: string, overrides: Partial<ResolvedItemPathConfig> = {}) =>
   ItemPath.make(configFor(baseUrl, overrides)).mint({ carry: undefined }).pipe(Effect.flip, Effect.map(expectUpstreamError))
-
-const answerJson = (status: number, body: unknown, headers: Record<string, string> = {}): RequestListener => (req, res) => {
-  req.resume()
-  res.writeHead(status, { "content-type": "application/json", ...headers })
-  res.end(JSON.stringify(body))
-}
 
 describe("ItemPath access tokens", () => {
   it.live("the first mint logs in once and carries the refresh token, redacted", () =>
@@ -277,10 +230,8 @@ describe("ItemPath application tokens", () => {
   it.live("accepts the application token under accessToken too", () =>
     Effect.gen(function*() {
       const server = yield* localServer((req, res) => {
-        req.resume()
-        res.writeHead(200, { "content-type": "application/json" })
         const isLogin = req.url === "/api/users/login"
-        res.end(JSON.stringify(isLogin ? { accessToken: "a1", refreshToken: "r1" } : { accessToken: "app-1" }))
+        answerJson(200, isLogin ? { accessToken: "a1", refreshToken: "r1" } : { accessToken: "app-1" })(req, res)
       })
       const token = yield* ItemPath.make(configFor(server.url, { applicationToken: true })).mint({ carry: undefined })
       expect(Redacted.value(token.accessToken)).toBe("app-1")
@@ -362,21 +313,11 @@ describe("ItemPath failures", () => {
 
   it.live("sends the username and password as JSON, and the refresh token only as a bearer", () =>
     Effect.gen(function*() {
-      const seen: Array<{ url: string | undefined; authorization: string | undefined; body: string }> = []
-      const server = yield* localServer((req, res) => {
-        let body = ""
-        req.setEncoding("utf8")
-        req.on("data", (chunk: string) => (body += chunk))
-        req.on("end", () => {
-          seen.push({ url: req.url, authorization: req.headers.authorization, body })
-          res.writeHead(200, { "content-type": "application/json" })
-          res.end(JSON.stringify({ accessToken: "a1", refreshToken: "r1" }))
-        })
-      })
+      const server = yield* recordingServer({ accessToken: "a1", refreshToken: "r1" })
       const minter = ItemPath.make(configFor(server.url))
       const first = yield* minter.mint({ carry: undefined })
       yield* minter.mint({ carry: first.carry })
-      expect(seen).toEqual([
+      expect(server.seen).toEqual([
         { url: "/api/users/login", authorization: undefined, body: JSON.stringify({ username, password }) },
         { url: "/api/users/refresh", authorization: "Bearer r1", body: "" }
       ])

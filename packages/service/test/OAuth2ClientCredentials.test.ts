@@ -1,14 +1,13 @@
-import { createServer, type RequestListener } from "node:http"
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
+import { defaultRateLimit, defaultRetryPolicy } from "@tokenbus/core"
 import { acquireProject44Sim, type Project44Sim } from "@tokenbus/sim"
 import { Effect, Exit, Redacted } from "effect"
 import { makeMinter } from "../src/Minter.ts"
 import { OAuth2ClientCredentials } from "../src/OAuth2ClientCredentials.ts"
-import { defaultRateLimit, defaultRetryPolicy } from "@tokenbus/core"
 import type { ResolvedClientCredentialsConfig } from "../src/OAuth2ClientCredentials.ts"
 import type { MintPolicy } from "../src/ServiceConfig.ts"
-import { UpstreamError } from "../src/UpstreamError.ts"
+import { answerJson, localServer, recordingServer, unusedUrl } from "./LocalServer.ts"
+import { basicCredentials, resourceStatus, upstreamErrorCheck } from "./UpstreamChecks.ts"
 
 const clientId = "acme-client"
 const clientSecret = "s3cr3t-Zq9+/&=%"
@@ -36,56 +35,21 @@ const providerFor = (
 
 const mintFrom = (provider: ClientCredentialsProvider) => OAuth2ClientCredentials.make(provider).mint({ carry: undefined })
 
-const expectUpstreamError = (error: unknown): UpstreamError => {
-  expect(error).toBeInstanceOf(UpstreamError)
-  const upstream = error as UpstreamError
-  expect(upstream.provider).toBe("project44-test")
-  expect(upstream.message).not.toContain(clientSecret)
-  expect(JSON.stringify(upstream)).not.toContain(clientSecret)
-  return upstream
-}
+const expectUpstreamError = upstreamErrorCheck("project44-test", [clientSecret])
 
-/** A tiny HTTP server on 127.0.0.1 for answers the simulator never gives. */
-const localServer = (handler: RequestListener) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<{ readonly url: string; readonly close: () => Promise<void> }>((resolve, reject) => {
-        const server = createServer(handler)
-        server.once("error", reject)
-        server.listen(0, "127.0.0.1", () => {
-          const { port } = server.address() as AddressInfo
-          resolve({
-            url: `http://127.0.0.1:${port}/token`,
-            close: () =>
-              new Promise<void>((done) => {
-                server.close(() => done())
-                server.closeAllConnections()
-              })
-          })
-        })
-      })
-    ),
-    (server) => Effect.promise(() => server.close())
-  )
-
-/** A port that was free a moment ago and now has nobody listening. */
-const unusedPort = Effect.gen(function*() {
-  const { url, close } = yield* Effect.promise(() =>
-    new Promise<{ readonly url: string; readonly close: () => Promise<void> }>((resolve) => {
-      const server = createServer()
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resolve({ url: `http://127.0.0.1:${port}/token`, close: () => new Promise((done) => server.close(() => done())) })
-      })
-    })
-  )
-  yield* Effect.promise(close)
-  return url
-})
+const unusedPort = unusedUrl("/token")
 
 const tokenCounters = (upstream: Project44Sim) => {
   const { badRequests, invalidClient, mints, rateLimited, tokenRequests } = upstream.counters()
   return { tokenRequests, mints, rateLimited, badRequests, invalidClient }
+}
+
+const noCalls: ReturnType<typeof tokenCounters> = {
+  tokenRequests: 0,
+  mints: 0,
+  rateLimited: 0,
+  badRequests: 0,
+  invalidClient: 0
 }
 
 describe("OAuth2ClientCredentials against the simulated project44", () => {
@@ -102,13 +66,7 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
         expect(token.tokenType).toBe("BEARER")
         expect(token.expiresInSeconds).toBe(43200)
         // One request, accepted: neither ambiguous (400) nor rejected (401).
-        expect(tokenCounters(upstream)).toEqual({
-          tokenRequests: 1,
-          mints: 1,
-          rateLimited: 0,
-          badRequests: 0,
-          invalidClient: 0
-        })
+        expect(tokenCounters(upstream)).toEqual({ ...noCalls, tokenRequests: 1, mints: 1 })
       }))
   }
 
@@ -117,11 +75,7 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
       const upstream = yield* sim()
       const minter = makeMinter(providerFor(upstream.tokenUrl, { clientAuth: "body", scope: "shipments:read" }))
       const token = yield* minter.mint({ carry: undefined })
-      const response = yield* Effect.promise(() =>
-        fetch(upstream.resourceUrl, { headers: { authorization: `Bearer ${Redacted.value(token.accessToken)}` } })
-      )
-      expect(response.status).toBe(200)
-      yield* Effect.promise(() => response.arrayBuffer())
+      expect(yield* resourceStatus(upstream, token)).toBe(200)
       expect(upstream.counters().resourceOk).toBe(1)
     }))
 
@@ -148,13 +102,7 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
         expect(error.message).toContain("invalid_client")
         expect(error.message).not.toContain("rotated-secret")
         expect(error.retryAfterMillis).toBeUndefined()
-        expect(tokenCounters(upstream)).toEqual({
-          tokenRequests: 1,
-          mints: 0,
-          rateLimited: 0,
-          badRequests: 0,
-          invalidClient: 1
-        })
+        expect(tokenCounters(upstream)).toEqual({ ...noCalls, tokenRequests: 1, invalidClient: 1 })
       }))
   }
 
@@ -223,10 +171,8 @@ describe("OAuth2ClientCredentials against unusual answers", () => {
       let requests = 0
       const server = yield* localServer((req, res) => {
         requests += 1
-        req.resume()
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify({ token_type: "Bearer", expires_in: 3600 }))
-      })
+        answerJson(200, { token_type: "Bearer", expires_in: 3600 })(req, res)
+      }, "/token")
       const error = expectUpstreamError(yield* mintFrom(providerFor(server.url)).pipe(Effect.flip))
       expect(error.message).toContain("without a usable access_token")
       expect(error.status).toBe(200)
@@ -235,11 +181,7 @@ describe("OAuth2ClientCredentials against unusual answers", () => {
 
   it.live("fails on a 200 with an empty access_token", () =>
     Effect.gen(function*() {
-      const server = yield* localServer((req, res) => {
-        req.resume()
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify({ access_token: "" }))
-      })
+      const server = yield* localServer(answerJson(200, { access_token: "" }), "/token")
       const error = expectUpstreamError(yield* mintFrom(providerFor(server.url)).pipe(Effect.flip))
       expect(error.message).toContain("without a usable access_token")
     }))
@@ -250,7 +192,7 @@ describe("OAuth2ClientCredentials against unusual answers", () => {
         req.resume()
         res.writeHead(502, { "content-type": "text/html" })
         res.end("<html>Bad Gateway</html>")
-      })
+      }, "/token")
       const error = expectUpstreamError(yield* mintFrom(providerFor(server.url)).pipe(Effect.flip))
       expect(error.status).toBe(502)
       expect(error.message).toContain("not JSON")
@@ -258,18 +200,9 @@ describe("OAuth2ClientCredentials against unusual answers", () => {
 
   it.live("defaults tokenType to Bearer and leaves expiresInSeconds undefined when not announced", () =>
     Effect.gen(function*() {
-      let seen: { authorization: string | undefined; body: string } | undefined
-      const server = yield* localServer((req, res) => {
-        let body = ""
-        req.setEncoding("utf8")
-        req.on("data", (chunk: string) => (body += chunk))
-        req.on("end", () => {
-          seen = { authorization: req.headers.authorization, body }
-          res.writeHead(200, { "content-type": "application/json" })
-          res.end(JSON.stringify({ access_token: "opaque-token" }))
-        })
-      })
+      const server = yield* recordingServer({ access_token: "opaque-token" }, "/token")
       const token = yield* mintFrom(providerFor(server.url, { clientAuth: "body" }))
+      const [seen] = server.seen
       expect(Redacted.value(token.accessToken)).toBe("opaque-token")
       expect(token.tokenType).toBe("Bearer")
       expect(token.expiresInSeconds).toBeUndefined()
@@ -281,25 +214,13 @@ describe("OAuth2ClientCredentials against unusual answers", () => {
 
   it.live("basic auth: credentials only in the Authorization header", () =>
     Effect.gen(function*() {
-      let seen: { authorization: string | undefined; body: string } | undefined
-      const server = yield* localServer((req, res) => {
-        let body = ""
-        req.setEncoding("utf8")
-        req.on("data", (chunk: string) => (body += chunk))
-        req.on("end", () => {
-          seen = { authorization: req.headers.authorization, body }
-          res.writeHead(200, { "content-type": "application/json" })
-          res.end(JSON.stringify({ access_token: "opaque-token", token_type: "bearer", expires_in: 60 }))
-        })
-      })
+      const server = yield* recordingServer({ access_token: "opaque-token", token_type: "bearer", expires_in: 60 }, "/token")
       const token = yield* mintFrom(providerFor(server.url, { clientAuth: "basic" }))
+      const [seen] = server.seen
       expect(token.tokenType).toBe("bearer")
       expect(token.expiresInSeconds).toBe(60)
       expect(Object.fromEntries(new URLSearchParams(seen?.body ?? ""))).toEqual({ grant_type: "client_credentials" })
-      const encoded = /^Basic (\S+)$/.exec(seen?.authorization ?? "")?.[1] ?? ""
-      const [id, secret] = Buffer.from(encoded, "base64").toString("utf8").split(":")
-      expect(decodeURIComponent(id ?? "")).toBe(clientId)
-      expect(decodeURIComponent(secret ?? "")).toBe(clientSecret)
+      expect(basicCredentials(seen?.authorization)).toEqual([clientId, clientSecret])
     }))
 
   it.live("fails once, without retrying, when the upstream drops the connection", () =>
@@ -308,7 +229,7 @@ describe("OAuth2ClientCredentials against unusual answers", () => {
       const server = yield* localServer((req) => {
         requests += 1
         req.socket.destroy()
-      })
+      }, "/token")
       const error = expectUpstreamError(yield* mintFrom(providerFor(server.url)).pipe(Effect.flip))
       expect(error.message).toContain(`token endpoint ${server.url} unreachable`)
       expect(error.status).toBeUndefined()
@@ -322,7 +243,7 @@ describe("OAuth2ClientCredentials against unusual answers", () => {
         req.resume()
         // Never answer; record when the client drops the connection.
         req.socket.on("close", () => (closedAt = Date.now()))
-      })
+      }, "/token")
       const startedAt = Date.now()
       const error = expectUpstreamError(
         yield* mintFrom(providerFor(server.url, { timeoutMillis: 200 })).pipe(Effect.flip)

@@ -1,15 +1,13 @@
-import { createServer, type RequestListener } from "node:http"
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { acquireOAuth2RefreshSim, type OAuth2RefreshSim, type OAuth2RefreshSimOptions } from "@tokenbus/sim"
 import { ConfigProvider, Effect, Exit, Redacted, Schema } from "effect"
-import type { MintedToken } from "../src/Minter.ts"
 import {
   OAuth2RefreshToken,
   OAuth2RefreshTokenConfig,
   type ResolvedOAuth2RefreshTokenConfig
 } from "../src/OAuth2RefreshToken.ts"
-import { UpstreamError } from "../src/UpstreamError.ts"
+import { recordingServer, type SeenRequest, unusedUrl } from "./LocalServer.ts"
+import { basicCredentials, resourceStatus, upstreamErrorCheck } from "./UpstreamChecks.ts"
 
 const clientId = "acme-app"
 const clientSecret = "app-s3cr3t+/&="
@@ -59,67 +57,17 @@ const noCalls: ReturnType<typeof tokenCounters> = {
   badRequests: 0
 }
 
-const resourceStatus = (upstream: OAuth2RefreshSim, token: MintedToken) =>
-  Effect.promise(async () => {
-    const response = await fetch(upstream.resourceUrl, {
-      headers: { authorization: `Bearer ${Redacted.value(token.accessToken)}` }
-    })
-    await response.arrayBuffer()
-    return response.status
-  })
-
 const secretsOf = (upstream: OAuth2RefreshSim): ReadonlyArray<string> => [
   clientSecret,
   ...upstream.issuedRefreshTokens(),
   ...upstream.issuedAccessTokens()
 ]
 
-const expectUpstreamError = (error: unknown, secrets: ReadonlyArray<string>): UpstreamError => {
-  expect(error).toBeInstanceOf(UpstreamError)
-  const upstream = error as UpstreamError
-  expect(upstream.provider).toBe("refresh-test")
-  for (const secret of secrets) {
-    expect(upstream.message).not.toContain(secret)
-    expect(JSON.stringify(upstream)).not.toContain(secret)
-  }
-  return upstream
-}
+const expectUpstreamError = upstreamErrorCheck("refresh-test", [clientSecret])
 
-/** A tiny HTTP server on 127.0.0.1 that records request bodies and answers `reply`. */
-const recordingServer = (reply: unknown) =>
-  Effect.gen(function*() {
-    const seen: Array<{ readonly authorization: string | undefined; readonly form: Record<string, string> }> = []
-    const handler: RequestListener = (req, res) => {
-      let body = ""
-      req.setEncoding("utf8")
-      req.on("data", (chunk: string) => (body += chunk))
-      req.on("end", () => {
-        seen.push({ authorization: req.headers.authorization, form: Object.fromEntries(new URLSearchParams(body)) })
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify(reply))
-      })
-    }
-    const url = yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        new Promise<{ readonly url: string; readonly close: () => Promise<void> }>((resolve) => {
-          const server = createServer(handler)
-          server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as AddressInfo
-            resolve({
-              url: `http://127.0.0.1:${port}/token`,
-              close: () =>
-                new Promise<void>((done) => {
-                  server.close(() => done())
-                  server.closeAllConnections()
-                })
-            })
-          })
-        })
-      ),
-      (server) => Effect.promise(() => server.close())
-    )
-    return { url: url.url, seen }
-  })
+/** What a recorded request sent: its Basic header and its form. */
+const formsOf = (seen: ReadonlyArray<SeenRequest>) =>
+  seen.map(({ authorization, body }) => ({ authorization, form: Object.fromEntries(new URLSearchParams(body)) }))
 
 describe("OAuth2RefreshToken against the simulated server", () => {
   it.live("the first mint spends the configured refresh token and carries the rotated one", () =>
@@ -270,22 +218,20 @@ describe("OAuth2RefreshToken requests and replies", () => {
 
   it.live("basic auth: credentials in the header, the grant and scope in the form", () =>
     Effect.gen(function*() {
-      const server = yield* recordingServer({ access_token: "at-1", refresh_token: "rt-2" })
+      const server = yield* recordingServer({ access_token: "at-1", refresh_token: "rt-2" }, "/token")
       yield* firstMint(localConfig(server.url, { scope: "read" }))
-      const [request] = server.seen
+      const [request] = formsOf(server.seen)
       expect(request?.form).toEqual({ grant_type: "refresh_token", refresh_token: "rt-initial", scope: "read" })
-      const encoded = /^Basic (\S+)$/.exec(request?.authorization ?? "")?.[1] ?? ""
-      const [id, secret] = Buffer.from(encoded, "base64").toString("utf8").split(":")
-      expect([decodeURIComponent(id ?? ""), decodeURIComponent(secret ?? "")]).toEqual([clientId, clientSecret])
+      expect(basicCredentials(request?.authorization)).toEqual([clientId, clientSecret])
     }))
 
   it.live("body auth: credentials in the form only; a public client sends only its id", () =>
     Effect.gen(function*() {
-      const server = yield* recordingServer({ access_token: "at-1" })
+      const server = yield* recordingServer({ access_token: "at-1" }, "/token")
       yield* firstMint(localConfig(server.url, { clientAuth: "body" }))
       yield* firstMint(publicClient(localConfig(server.url)))
       const grant = { grant_type: "refresh_token", refresh_token: "rt-initial", client_id: clientId }
-      expect(server.seen).toEqual([
+      expect(formsOf(server.seen)).toEqual([
         { authorization: undefined, form: { ...grant, client_secret: clientSecret } },
         { authorization: undefined, form: grant }
       ])
@@ -293,7 +239,7 @@ describe("OAuth2RefreshToken requests and replies", () => {
 
   it.live("a reply without refresh_token keeps the spent one in the carry; no expires_in is undefined", () =>
     Effect.gen(function*() {
-      const server = yield* recordingServer({ access_token: "at-1" })
+      const server = yield* recordingServer({ access_token: "at-1" }, "/token")
       const token = yield* firstMint(localConfig(server.url))
       expect(token.expiresInSeconds).toBeUndefined()
       expect(Redacted.value(token.carry!)).toContain("rt-initial")
@@ -301,7 +247,7 @@ describe("OAuth2RefreshToken requests and replies", () => {
 
   it.live("a 200 without access_token is refused", () =>
     Effect.gen(function*() {
-      const server = yield* recordingServer({ refresh_token: "rt-2" })
+      const server = yield* recordingServer({ refresh_token: "rt-2" }, "/token")
       const error = yield* firstMint(localConfig(server.url)).pipe(Effect.flip)
       expect(expectUpstreamError(error, ["rt-2", "rt-initial", clientSecret])).toMatchObject({
         kind: "refused",
@@ -355,19 +301,10 @@ describe("OAuth2RefreshTokenConfig", () => {
 })
 
 describe("OAuth2RefreshToken retry safety", () => {
-  /** A port nothing listens on: taken from the OS, then let go. */
-  const closedPort = () =>
-    new Promise<number>((resolve) => {
-      const server = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        server.close(() => resolve(port))
-      })
-    })
-
   it.live("an upstream that cannot be reached at all may be retried: nothing was sent", () =>
     Effect.gen(function*() {
-      const port = yield* Effect.promise(closedPort)
-      const config = configFor(`http://127.0.0.1:${port}/token`, "rt-initial", { timeoutMillis: 2_000 })
+      const url = yield* unusedUrl("/token")
+      const config = configFor(url, "rt-initial", { timeoutMillis: 2_000 })
       const error = expectUpstreamError(
         yield* firstMint(config).pipe(Effect.flip),
         ["rt-initial"]

@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Fiber, Option, Redacted, Schema, Stream } from "effect"
 import { StaticToken, StaticTokenConfig } from "../src/StaticToken.ts"
-import { UpstreamError } from "../src/UpstreamError.ts"
+import { upstreamErrorCheck } from "./UpstreamChecks.ts"
 
 const FIRST = "static-token-first-4f1c"
 const SECOND = "static-token-second-9a2e"
@@ -39,13 +39,7 @@ const envConfig = (env: string): StaticTokenConfig => ({ id: "static-test", kind
 const withEnv = (env: Record<string, string>) =>
   Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
 
-const expectUpstreamError = (error: unknown): UpstreamError => {
-  expect(error).toBeInstanceOf(UpstreamError)
-  const upstream = error as UpstreamError
-  expect(upstream.provider).toBe("static-test")
-  for (const secret of [FIRST, SECOND]) expect(JSON.stringify(upstream)).not.toContain(secret)
-  return upstream
-}
+const expectUpstreamError = upstreamErrorCheck("static-test", [FIRST, SECOND])
 
 /** Runs `changes` in the background and counts what it emits. */
 const countChanges = (stream: Stream.Stream<void>) =>
