@@ -33,9 +33,9 @@
  * - It logs nothing, so secrets and tokens cannot leak into test output.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Data, Effect, type Scope } from "effect"
+import { Data, type Effect, type Scope } from "effect"
+import { acknowledged } from "./internal/AdminEndpoints.ts"
 import { answerBearerResource } from "./internal/BearerResource.ts"
-import { ADMIN_PREFIX, handleItemPathAdmin } from "./internal/itempath/ItemPathAdmin.ts"
 import { type ItemPathSimConfig, resolveItemPathSimConfig } from "./internal/itempath/ItemPathSimConfig.ts"
 import { type ItemPathState, makeItemPathState, zeroItemPathCounters } from "./internal/itempath/ItemPathState.ts"
 import {
@@ -46,7 +46,9 @@ import {
   USERS_PREFIX
 } from "./internal/itempath/UserEndpoints.ts"
 import { sendJson } from "./internal/sendJson.ts"
-import { listenSimServer, requestPath } from "./internal/SimServer.ts"
+import { simControls } from "./internal/SimControls.ts"
+import { simEntryPoints } from "./internal/SimEntryPoints.ts"
+import { listenSimServer } from "./internal/SimServer.ts"
 
 export interface ItemPathSimOptions {
   readonly username: string
@@ -112,32 +114,42 @@ export class ItemPathSimListenError extends Data.TaggedError("ItemPathSimListenE
   readonly cause: unknown
 }> {}
 
+// `listen` is a lambda because listenItemPathSim is declared further down.
+const entryPoints = simEntryPoints(
+  resolveItemPathSimConfig,
+  (config: ItemPathSimConfig) => listenItemPathSim(config),
+  (cause) => new ItemPathSimListenError({ cause })
+)
+
 /** Rejects with a RangeError on invalid options, or the listen error. */
-export const startItemPathSim = async (options: ItemPathSimOptions): Promise<ItemPathSim> =>
-  listenItemPathSim(resolveItemPathSimConfig(options))
+export const startItemPathSim: (options: ItemPathSimOptions) => Promise<ItemPathSim> = entryPoints.start
 
 /**
  * Scoped variant: the server closes when the scope closes. Invalid options are
  * defects; failing to listen (e.g. port in use) is a typed error.
  */
-export const acquireItemPathSim = (
+export const acquireItemPathSim: (
   options: ItemPathSimOptions
-): Effect.Effect<ItemPathSim, ItemPathSimListenError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => resolveItemPathSimConfig(options)).pipe(
-      Effect.flatMap((config) =>
-        Effect.tryPromise({
-          try: () => listenItemPathSim(config),
-          catch: (cause) => new ItemPathSimListenError({ cause })
-        })
-      )
-    ),
-    (sim) => Effect.promise(() => sim.close())
-  )
+) => Effect.Effect<ItemPathSim, ItemPathSimListenError, Scope.Scope> = entryPoints.acquire
 
 const listenItemPathSim = async (config: ItemPathSimConfig): Promise<ItemPathSim> => {
   const state = makeItemPathState(config)
-  const server = await listenSimServer(config.port, (req, res) => route(state, req, res), state.latency.cancelAll)
+  const controls = {
+    ...simControls(state, zeroItemPathCounters),
+    revoke: state.tokens.revoke,
+    revokeRefreshTokens: () => state.tokens.revokeKind("refresh"),
+    revokeAll: state.tokens.revokeAll
+  }
+  const server = await listenSimServer({
+    port: config.port,
+    admin: {
+      ...controls,
+      revokeField: "token",
+      extraRoutes: { "POST /_sim/revoke-refresh-tokens": acknowledged(controls.revokeRefreshTokens) }
+    },
+    route: (path, req, res) => route(state, path, req, res),
+    beforeClose: state.latency.cancelAll
+  })
   const { baseUrl } = server
   return {
     baseUrl,
@@ -145,13 +157,8 @@ const listenItemPathSim = async (config: ItemPathSimConfig): Promise<ItemPathSim
     refreshUrl: baseUrl + REFRESH_PATH,
     applicationTokenUrl: baseUrl + APPLICATION_TOKEN_PATH,
     resourceUrl: `${baseUrl}/api/orders`,
-    counters: () => ({ ...state.counters }),
-    resetCounters: () => void Object.assign(state.counters, zeroItemPathCounters()),
-    revoke: (token) => state.tokens.revoke(token),
-    revokeRefreshTokens: () => state.tokens.revokeKind("refresh"),
-    revokeAll: () => state.tokens.revokeAll(),
+    ...controls,
     setCredentials: ({ password, username }) => void (state.credentials = { username, password }),
-    setHang: (hang) => void (state.hang = hang),
     issuedAccessTokens: () => state.tokens.issued("access"),
     issuedRefreshTokens: () => state.tokens.issued("refresh"),
     issuedApplicationTokens: () => state.tokens.issued("application"),
@@ -159,10 +166,8 @@ const listenItemPathSim = async (config: ItemPathSimConfig): Promise<ItemPathSim
   }
 }
 
-const route = (state: ItemPathState, req: IncomingMessage, res: ServerResponse): void => {
-  const path = requestPath(req)
+const route = (state: ItemPathState, path: string, req: IncomingMessage, res: ServerResponse): void => {
   if (path.startsWith(USERS_PREFIX)) return handleUserRequest(state, path, req, res)
-  if (path.startsWith(ADMIN_PREFIX)) return handleItemPathAdmin(state, path, req, res)
   if (path.startsWith("/api/")) {
     return answerBearerResource(req, res, (token) => acceptsForApi(state, token), state.counters)
   }

@@ -27,9 +27,8 @@
  *   into test output.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Data, Effect, type Scope } from "effect"
+import { Data, type Effect, type Scope } from "effect"
 import { answerBearerResource } from "./internal/BearerResource.ts"
-import { ADMIN_PREFIX, handleOAuth2RefreshAdmin } from "./internal/oauth2refresh/OAuth2RefreshAdmin.ts"
 import {
   type OAuth2RefreshSimConfig,
   resolveOAuth2RefreshSimConfig
@@ -41,7 +40,9 @@ import {
 } from "./internal/oauth2refresh/OAuth2RefreshState.ts"
 import { handleRefreshTokenRequest, TOKEN_PATH } from "./internal/oauth2refresh/RefreshTokenEndpoint.ts"
 import { sendJson } from "./internal/sendJson.ts"
-import { listenSimServer, requestPath } from "./internal/SimServer.ts"
+import { simControls } from "./internal/SimControls.ts"
+import { simEntryPoints } from "./internal/SimEntryPoints.ts"
+import { listenSimServer } from "./internal/SimServer.ts"
 
 export interface OAuth2RefreshSimOptions {
   readonly clientId: string
@@ -104,54 +105,57 @@ export class OAuth2RefreshSimListenError extends Data.TaggedError("OAuth2Refresh
   readonly cause: unknown
 }> {}
 
+// `listen` is a lambda because listenOAuth2RefreshSim is declared further down.
+const entryPoints = simEntryPoints(
+  resolveOAuth2RefreshSimConfig,
+  (config: OAuth2RefreshSimConfig) => listenOAuth2RefreshSim(config),
+  (cause) => new OAuth2RefreshSimListenError({ cause })
+)
+
 /** Rejects with a RangeError on invalid options, or the listen error. */
-export const startOAuth2RefreshSim = async (options: OAuth2RefreshSimOptions): Promise<OAuth2RefreshSim> =>
-  listenOAuth2RefreshSim(resolveOAuth2RefreshSimConfig(options))
+export const startOAuth2RefreshSim: (options: OAuth2RefreshSimOptions) => Promise<OAuth2RefreshSim> = entryPoints.start
 
 /**
  * Scoped variant: the server closes when the scope closes. Invalid options are
  * defects; failing to listen (e.g. port in use) is a typed error.
  */
-export const acquireOAuth2RefreshSim = (
+export const acquireOAuth2RefreshSim: (
   options: OAuth2RefreshSimOptions
-): Effect.Effect<OAuth2RefreshSim, OAuth2RefreshSimListenError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => resolveOAuth2RefreshSimConfig(options)).pipe(
-      Effect.flatMap((config) =>
-        Effect.tryPromise({
-          try: () => listenOAuth2RefreshSim(config),
-          catch: (cause) => new OAuth2RefreshSimListenError({ cause })
-        })
-      )
-    ),
-    (sim) => Effect.promise(() => sim.close())
-  )
+) => Effect.Effect<OAuth2RefreshSim, OAuth2RefreshSimListenError, Scope.Scope> = entryPoints.acquire
 
 const listenOAuth2RefreshSim = async (config: OAuth2RefreshSimConfig): Promise<OAuth2RefreshSim> => {
   const state = makeOAuth2RefreshState(config)
-  const server = await listenSimServer(config.port, (req, res) => route(state, req, res), state.latency.cancelAll)
+  const controls = {
+    ...simControls(state, zeroOAuth2RefreshCounters),
+    issueRefreshToken: () => state.families.start(state.lifetimes),
+    revoke: state.families.revoke,
+    revokeAll: state.families.revokeAll
+  }
+  const server = await listenSimServer({
+    port: config.port,
+    admin: {
+      ...controls,
+      revokeField: "token",
+      extraRoutes: { "POST /_sim/refresh-token": () => ({ refresh_token: controls.issueRefreshToken() }) }
+    },
+    route: (path, req, res) => route(state, path, req, res),
+    beforeClose: state.latency.cancelAll
+  })
   const { baseUrl } = server
   return {
     baseUrl,
     tokenUrl: baseUrl + TOKEN_PATH,
     resourceUrl: `${baseUrl}/api/resource`,
-    issueRefreshToken: () => state.families.start(state.lifetimes),
-    counters: () => ({ ...state.counters }),
-    resetCounters: () => void Object.assign(state.counters, zeroOAuth2RefreshCounters()),
-    revoke: (token) => state.families.revoke(token),
-    revokeAll: () => state.families.revokeAll(),
+    ...controls,
     setCredentials: ({ clientId, clientSecret }) => void (state.client = { clientId, clientSecret }),
-    setHang: (hang) => void (state.hang = hang),
-    issuedAccessTokens: () => state.families.issuedAccessTokens(),
-    issuedRefreshTokens: () => state.families.issuedRefreshTokens(),
+    issuedAccessTokens: state.families.issuedAccessTokens,
+    issuedRefreshTokens: state.families.issuedRefreshTokens,
     close: server.close
   }
 }
 
-const route = (state: OAuth2RefreshState, req: IncomingMessage, res: ServerResponse): void => {
-  const path = requestPath(req)
+const route = (state: OAuth2RefreshState, path: string, req: IncomingMessage, res: ServerResponse): void => {
   if (path === TOKEN_PATH) return handleRefreshTokenRequest(state, req, res)
-  if (path.startsWith(ADMIN_PREFIX)) return handleOAuth2RefreshAdmin(state, path, req, res)
   if (path.startsWith("/api/")) {
     return answerBearerResource(req, res, state.families.isAccessTokenValid, state.counters)
   }

@@ -25,12 +25,13 @@
  *   rate limit) with `status` (503 by default), as an upstream outage would.
  * - It logs nothing, so secrets and tokens cannot leak into test output.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
-import { Data, Effect, type Scope } from "effect"
-import { ADMIN_PREFIX, handleAdminRequest } from "./internal/AdminEndpoints.ts"
-import { handleResourceRequest } from "./internal/ProtectedResource.ts"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Data, type Effect, type Scope } from "effect"
+import { answerBearerResource, type ErrorBody } from "./internal/BearerResource.ts"
 import { resolveSimConfig, type SimConfig } from "./internal/SimConfig.ts"
+import { simControls } from "./internal/SimControls.ts"
+import { simEntryPoints } from "./internal/SimEntryPoints.ts"
+import { listenSimServer } from "./internal/SimServer.ts"
 import { makeSimState, type SimState, zeroCounters } from "./internal/SimState.ts"
 import { sendJson } from "./internal/sendJson.ts"
 import { handleTokenRequest, TOKEN_PATH } from "./internal/TokenEndpoint.ts"
@@ -89,78 +90,58 @@ export class Project44SimListenError extends Data.TaggedError("Project44SimListe
   readonly cause: unknown
 }> {}
 
+// `listen` is a lambda because listenProject44Sim is declared further down.
+const entryPoints = simEntryPoints(
+  resolveSimConfig,
+  (config: SimConfig) => listenProject44Sim(config),
+  (cause) => new Project44SimListenError({ cause })
+)
+
 /** Rejects with a RangeError on invalid options, or the listen error. */
-export const startProject44Sim = async (options: Project44SimOptions): Promise<Project44Sim> =>
-  listenProject44Sim(resolveSimConfig(options))
+export const startProject44Sim: (options: Project44SimOptions) => Promise<Project44Sim> = entryPoints.start
 
 /**
  * Scoped variant: the server closes when the scope closes. Invalid options are
  * defects; failing to listen (e.g. port in use) is a typed error.
  */
-export const acquireProject44Sim = (
+export const acquireProject44Sim: (
   options: Project44SimOptions
-): Effect.Effect<Project44Sim, Project44SimListenError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => resolveSimConfig(options)).pipe(
-      Effect.flatMap((config) =>
-        Effect.tryPromise({
-          try: () => listenProject44Sim(config),
-          catch: (cause) => new Project44SimListenError({ cause })
-        })
-      )
-    ),
-    (sim) => Effect.promise(() => sim.close())
-  )
+) => Effect.Effect<Project44Sim, Project44SimListenError, Scope.Scope> = entryPoints.acquire
 
 const listenProject44Sim = async (config: SimConfig): Promise<Project44Sim> => {
   const state = makeSimState(config)
-  const server = createServer((req, res) => route(state, req, res))
-  const port = await listen(server, config.port)
-  const baseUrl = `http://127.0.0.1:${port}`
+  const controls = {
+    ...simControls(state, zeroCounters),
+    revoke: state.registry.revoke,
+    revokeAll: state.registry.revokeAll
+  }
+  const server = await listenSimServer({
+    port: config.port,
+    admin: { ...controls, revokeField: "access_token" },
+    route: (path, req, res) => route(state, path, req, res),
+    beforeClose: state.latency.cancelAll
+  })
+  const { baseUrl } = server
   return {
     baseUrl,
     tokenUrl: baseUrl + TOKEN_PATH,
     resourceUrl: `${baseUrl}/api/v4/shipments`,
-    counters: () => ({ ...state.counters }),
-    resetCounters: () => void Object.assign(state.counters, zeroCounters()),
-    revoke: (accessToken) => state.registry.revoke(accessToken),
-    revokeAll: () => state.registry.revokeAll(),
+    ...controls,
     setCredentials: ({ clientId, clientSecret }) => void (state.credentials = { clientId, clientSecret }),
-    setHang: (hang) => void (state.hang = hang),
     failNext: (count, status = 503) => void (state.failures = { remaining: count, status }),
-    issuedTokens: () => state.registry.issued(),
-    close: closeOnce(state, server)
+    issuedTokens: state.registry.issued,
+    close: server.close
   }
 }
 
-const route = (state: SimState, req: IncomingMessage, res: ServerResponse): void => {
-  // Not `new URL`: a request target like "//x" would be read as a host name.
-  const path = (req.url ?? "/").split("?")[0] ?? "/"
+const route = (state: SimState, path: string, req: IncomingMessage, res: ServerResponse): void => {
   if (path === TOKEN_PATH) return handleTokenRequest(state, req, res)
-  if (path.startsWith(ADMIN_PREFIX)) return handleAdminRequest(state, path, req, res)
-  if (path.startsWith("/api/v4/")) return handleResourceRequest(state, req, res)
+  if (path.startsWith("/api/v4/")) {
+    return answerBearerResource(req, res, state.registry.isValid, state.counters, project44Error)
+  }
   req.resume()
-  sendJson(res, 404, { httpStatusCode: 404, errorMessage: "Not Found" })
+  sendJson(res, 404, project44Error(404, "Not Found"))
 }
 
-const listen = (server: Server, port: number): Promise<number> =>
-  new Promise((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject)
-      // Listening on a host and port always yields an AddressInfo.
-      resolve((server.address() as AddressInfo).port)
-    })
-  })
-
-// Closing must not wait for keep-alive or hung connections, so they are cut.
-const closeOnce = (state: SimState, server: Server): (() => Promise<void>) => {
-  let closed: Promise<void> | undefined
-  return () =>
-    (closed ??= new Promise<void>((resolve) => {
-      for (const timer of state.timers) clearTimeout(timer)
-      state.timers.clear()
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }))
-}
+// project44's API words its errors this way; the token endpoint speaks OAuth2.
+const project44Error: ErrorBody = (status, message) => ({ httpStatusCode: status, errorMessage: message })

@@ -1,24 +1,13 @@
 import { it as effectIt } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
-import { acquireItemPathSim, type ItemPathSim, type ItemPathSimOptions, startItemPathSim } from "../src/index.ts"
+import { describe, expect, it } from "vitest"
+import { acquireItemPathSim, type ItemPathSim, startItemPathSim } from "../src/index.ts"
+import { fetchWithBearer, simsClosedAfterEach, sleep, statusWithBearer } from "./SimHarness.ts"
 
 const username = "wms-robot"
 const password = "pa55-W0rd!"
 
-const started: Array<ItemPathSim> = []
-
-const start = async (options: Partial<ItemPathSimOptions> = {}): Promise<ItemPathSim> => {
-  const sim = await startItemPathSim({ username, password, ...options })
-  started.push(sim)
-  return sim
-}
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((sim) => sim.close()))
-})
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const { start } = simsClosedAfterEach(startItemPathSim, { username, password })
 
 const postLogin = (sim: ItemPathSim, body: unknown = { username, password }, signal?: AbortSignal): Promise<Response> =>
   fetch(sim.loginUrl, {
@@ -39,20 +28,15 @@ const login = async (sim: ItemPathSim): Promise<Session> => {
   return (await response.json()) as Session
 }
 
+// POST by default: ItemPath's users endpoints take the bearer that way.
 const withBearer = (url: string, token: string | undefined, method = "POST"): Promise<Response> =>
-  fetch(url, { method, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } })
+  fetchWithBearer(url, token, method)
 
-const resourceStatus = async (sim: ItemPathSim, token: string): Promise<number> => {
-  const response = await withBearer(sim.resourceUrl, token, "GET")
-  await response.arrayBuffer()
-  return response.status
-}
+const resourceStatus = (sim: ItemPathSim, token: string): Promise<number> =>
+  statusWithBearer(sim.resourceUrl, token, "GET")
 
-const refreshStatus = async (sim: ItemPathSim, refreshToken: string): Promise<number> => {
-  const response = await withBearer(sim.refreshUrl, refreshToken)
-  await response.arrayBuffer()
-  return response.status
-}
+const refreshStatus = (sim: ItemPathSim, refreshToken: string): Promise<number> =>
+  statusWithBearer(sim.refreshUrl, refreshToken, "POST")
 
 describe("ItemPathSim login", () => {
   it("answers an access and a refresh token for the right username and password", async () => {

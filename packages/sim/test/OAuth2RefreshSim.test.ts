@@ -1,48 +1,15 @@
 import { it as effectIt } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
-import {
-  acquireOAuth2RefreshSim,
-  type OAuth2RefreshSim,
-  type OAuth2RefreshSimOptions,
-  startOAuth2RefreshSim
-} from "../src/index.ts"
+import { describe, expect, it } from "vitest"
+import { acquireOAuth2RefreshSim, type OAuth2RefreshSim, startOAuth2RefreshSim } from "../src/index.ts"
+import { basic, type FormPost, postForm, simsClosedAfterEach, sleep, statusWithBearer } from "./SimHarness.ts"
 
 const clientId = "acme-app"
 const clientSecret = "app-s3cr3t"
 
-const started: Array<OAuth2RefreshSim> = []
+const { start, started } = simsClosedAfterEach(startOAuth2RefreshSim, { clientId, clientSecret })
 
-const start = async (options: Partial<OAuth2RefreshSimOptions> = {}): Promise<OAuth2RefreshSim> => {
-  const sim = await startOAuth2RefreshSim({ clientId, clientSecret, ...options })
-  started.push(sim)
-  return sim
-}
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((sim) => sim.close()))
-})
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const basic = (id: string, secret: string): string => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`
-
-interface TokenRequest {
-  readonly form: Record<string, string>
-  readonly authorization?: string
-  readonly signal?: AbortSignal
-}
-
-const requestToken = (sim: OAuth2RefreshSim, request: TokenRequest): Promise<Response> =>
-  fetch(sim.tokenUrl, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-www-form-urlencoded",
-      ...(request.authorization === undefined ? {} : { Authorization: request.authorization })
-    },
-    body: new URLSearchParams(request.form),
-    ...(request.signal === undefined ? {} : { signal: request.signal })
-  })
+const requestToken = (sim: OAuth2RefreshSim, request: FormPost): Promise<Response> => postForm(sim.tokenUrl, request)
 
 const bodyClient = { client_id: clientId, client_secret: clientSecret }
 
@@ -70,11 +37,8 @@ const errorOf = async (response: Response): Promise<{ readonly status: number; r
   error: ((await response.json()) as { error?: unknown }).error
 })
 
-const resourceStatus = async (sim: OAuth2RefreshSim, token: string): Promise<number> => {
-  const response = await fetch(sim.resourceUrl, { headers: { Authorization: `Bearer ${token}` } })
-  await response.arrayBuffer()
-  return response.status
-}
+const resourceStatus = (sim: OAuth2RefreshSim, token: string): Promise<number> =>
+  statusWithBearer(sim.resourceUrl, token, "GET")
 
 describe("OAuth2RefreshSim refresh_token grant", () => {
   it("redeems a refresh token for an access token and a rotated refresh token", async () => {

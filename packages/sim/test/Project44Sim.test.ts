@@ -1,46 +1,18 @@
 import { assert, it as effectIt } from "@effect/vitest"
 import { Effect } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
-import {
-  acquireProject44Sim,
-  type Project44Sim,
-  type Project44SimOptions,
-  startProject44Sim
-} from "../src/index.ts"
+import { describe, expect, it } from "vitest"
+import { acquireProject44Sim, type Project44Sim, startProject44Sim } from "../src/index.ts"
+import { basic, fetchWithBearer, type FormPost, postForm, simsClosedAfterEach, sleep } from "./SimHarness.ts"
 
 const clientId = "acme-client"
 const clientSecret = "s3cr3t"
 
-const started: Array<Project44Sim> = []
+const { start } = simsClosedAfterEach(startProject44Sim, { clientId, clientSecret })
 
-const start = async (options: Partial<Project44SimOptions> = {}): Promise<Project44Sim> => {
-  const sim = await startProject44Sim({ clientId, clientSecret, ...options })
-  started.push(sim)
-  return sim
-}
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((sim) => sim.close()))
-})
-
-const basic = (id: string, secret: string): string => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`
-
-interface TokenRequest {
-  readonly form?: Record<string, string>
-  readonly authorization?: string
-  readonly signal?: AbortSignal
-}
+type TokenRequest = Partial<FormPost>
 
 const requestToken = (sim: Project44Sim, request: TokenRequest = {}): Promise<Response> =>
-  fetch(sim.tokenUrl, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-www-form-urlencoded",
-      ...(request.authorization === undefined ? {} : { Authorization: request.authorization })
-    },
-    body: new URLSearchParams(request.form ?? { grant_type: "client_credentials" }),
-    ...(request.signal === undefined ? {} : { signal: request.signal })
-  })
+  postForm(sim.tokenUrl, { form: { grant_type: "client_credentials" }, ...request })
 
 const bodyCredentials = (secret = clientSecret) => ({
   form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret }
@@ -54,9 +26,7 @@ const mintToken = async (sim: Project44Sim, secret = clientSecret): Promise<stri
 }
 
 const getResource = (sim: Project44Sim, token: string): Promise<Response> =>
-  fetch(sim.resourceUrl, { headers: { Authorization: `Bearer ${token}` } })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  fetchWithBearer(sim.resourceUrl, token, "GET")
 
 describe("Project44Sim token endpoint", () => {
   it("mints a token for client_id/client_secret in the form body", async () => {

@@ -1,11 +1,13 @@
 /**
  * The HTTP server under a simulator: it listens on 127.0.0.1 only (a test
- * upstream has no business on other interfaces), and closing it cuts every
- * connection at once, keep-alive and hung ones included, so a test's teardown
- * never waits on a client that is still holding a socket.
+ * upstream has no business on other interfaces), serves the `/_sim/*` admin
+ * endpoints every sim has and hands any other path to the sim's own routes.
+ * Closing it cuts every connection at once, keep-alive and hung ones
+ * included, so a test's teardown never waits on a client still holding a socket.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { ADMIN_PREFIX, type AdminControls, makeAdminEndpoints } from "./AdminEndpoints.ts"
 
 export interface SimServer {
   /** "http://127.0.0.1:PORT" */
@@ -14,19 +16,28 @@ export interface SimServer {
   readonly close: () => Promise<void>
 }
 
-/** `beforeClose` runs once, before the connections are cut (to cancel pending timers). */
-export const listenSimServer = async (
-  port: number,
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  beforeClose: () => void
-): Promise<SimServer> => {
-  const server = createServer(handler)
-  const boundPort = await listen(server, port)
-  return { baseUrl: `http://127.0.0.1:${boundPort}`, close: closeOnce(server, beforeClose) }
+export interface SimServerOptions {
+  readonly port: number
+  readonly admin: AdminControls
+  /** Every path outside `/_sim/`, without its query. */
+  readonly route: (path: string, req: IncomingMessage, res: ServerResponse) => void
+  /** Runs once, before the connections are cut (to cancel pending timers). */
+  readonly beforeClose: () => void
+}
+
+export const listenSimServer = async (options: SimServerOptions): Promise<SimServer> => {
+  const admin = makeAdminEndpoints(options.admin)
+  const server = createServer((req, res) => {
+    const path = requestPath(req)
+    if (path.startsWith(ADMIN_PREFIX)) return admin(path, req, res)
+    options.route(path, req, res)
+  })
+  const boundPort = await listen(server, options.port)
+  return { baseUrl: `http://127.0.0.1:${boundPort}`, close: closeOnce(server, options.beforeClose) }
 }
 
 /** The path of a request target, without its query. */
-export const requestPath = (req: IncomingMessage): string =>
+const requestPath = (req: IncomingMessage): string =>
   // Not `new URL`: a request target like "//x" would be read as a host name.
   (req.url ?? "/").split("?")[0] ?? "/"
 

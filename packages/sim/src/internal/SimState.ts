@@ -1,9 +1,10 @@
 /**
- * Everything the simulated upstream remembers between requests, shared by the
+ * Everything the simulated project44 remembers between requests, shared by the
  * token endpoint, the protected resource and the admin endpoints.
  */
 import type { Project44Counters } from "../Project44Sim.ts"
 import type { ClientCredentials } from "./ClientAuthentication.ts"
+import { type Latency, makeLatency } from "./Latency.ts"
 import type { SimConfig } from "./SimConfig.ts"
 import { makeTokenBucket, type TokenBucket } from "./TokenBucket.ts"
 import { makeTokenRegistry, type TokenRegistry } from "./TokenRegistry.ts"
@@ -15,12 +16,11 @@ export interface SimState {
   readonly counters: MutableCounters
   readonly bucket: TokenBucket
   readonly registry: TokenRegistry
+  readonly latency: Latency
   credentials: ClientCredentials
   hang: boolean
   /** Answers the token endpoint owes as failures (`failNext`), with their status. */
   failures: { readonly remaining: number; readonly status: number }
-  /** Latency timers still pending, cleared on close so nothing fires late. */
-  readonly timers: Set<ReturnType<typeof setTimeout>>
 }
 
 export const zeroCounters = (): MutableCounters => ({
@@ -35,15 +35,16 @@ export const zeroCounters = (): MutableCounters => ({
 })
 
 export const makeSimState = (config: SimConfig): SimState => {
+  // Monotonic: lifetimes and refills must not jump with the wall clock.
   const now = () => performance.now()
   return {
     config,
     counters: zeroCounters(),
     bucket: makeTokenBucket({ capacity: config.burst, refillPerMs: config.refillPerMs, now }),
     registry: makeTokenRegistry(now),
+    latency: makeLatency(config.latencyMs),
     credentials: { clientId: config.clientId, clientSecret: config.clientSecret },
     hang: false,
-    failures: { remaining: 0, status: 503 },
-    timers: new Set()
+    failures: { remaining: 0, status: 503 }
   }
 }

@@ -5,39 +5,17 @@
  * requests before it knows whether they will succeed.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { clientAuthentication, matchesCredentials } from "./ClientAuthentication.ts"
-import { readBody } from "./readBody.ts"
-import { sendJson } from "./sendJson.ts"
+import { matchesCredentials } from "./ClientAuthentication.ts"
+import { parseOAuth2TokenRequest } from "./OAuth2TokenRequest.ts"
+import { receiveRequest } from "./receiveRequest.ts"
+import { NO_STORE, sendJson } from "./sendJson.ts"
 import type { SimState } from "./SimState.ts"
 
 export const TOKEN_PATH = "/api/v4/oauth2/token"
 
-const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-// RFC 6749 §5.1: token responses must not be cached.
-const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" }
-
 export const handleTokenRequest = (state: SimState, req: IncomingMessage, res: ServerResponse): void => {
   state.counters.tokenRequests += 1
-  if (state.hang) {
-    // Drain the body so the request is fully received, then never answer. The
-    // socket is destroyed when the client gives up or the sim closes.
-    req.resume()
-    return
-  }
-  readBody(req).then(
-    (body) => afterLatency(state, () => answer(state, req, body, res)),
-    () => undefined // the client went away mid-body; nobody is left to answer
-  )
-}
-
-const afterLatency = (state: SimState, run: () => void): void => {
-  if (state.config.latencyMs <= 0) return run()
-  const timer = setTimeout(() => {
-    state.timers.delete(timer)
-    run()
-  }, state.config.latencyMs)
-  state.timers.add(timer)
+  receiveRequest(state, req, (body) => answer(state, req, body, res))
 }
 
 const answer = (state: SimState, req: IncomingMessage, body: string, res: ServerResponse): void => {
@@ -60,21 +38,12 @@ const answer = (state: SimState, req: IncomingMessage, body: string, res: Server
 }
 
 const grant = (state: SimState, req: IncomingMessage, body: string, res: ServerResponse): void => {
-  if (!isForm(req.headers["content-type"])) {
-    return badRequest(state, res, { error: "invalid_request", error_description: `Content-Type must be ${FORM_CONTENT_TYPE}` })
+  const request = parseOAuth2TokenRequest(req, body, "client_credentials")
+  if (request._tag === "Malformed") {
+    state.counters.badRequests += 1
+    return sendJson(res, 400, request.error, NO_STORE)
   }
-  const form = new URLSearchParams(body)
-  if (form.get("grant_type") !== "client_credentials") {
-    return badRequest(state, res, { error: "unsupported_grant_type" })
-  }
-  const authentication = clientAuthentication(req.headers.authorization, form)
-  if (authentication._tag === "Ambiguous") {
-    return badRequest(state, res, {
-      error: "invalid_request",
-      error_description: "Use either HTTP Basic or client_id/client_secret in the body, not both"
-    })
-  }
-  if (!matchesCredentials(authentication, state.credentials)) {
+  if (!matchesCredentials(request.authentication, state.credentials)) {
     state.counters.invalidClient += 1
     return sendJson(res, 401, { error: "invalid_client" }, { ...NO_STORE, "WWW-Authenticate": 'Basic realm="project44"' })
   }
@@ -91,12 +60,3 @@ const mint = (state: SimState, res: ServerResponse): void => {
     NO_STORE
   )
 }
-
-const badRequest = (state: SimState, res: ServerResponse, body: Record<string, string>): void => {
-  state.counters.badRequests += 1
-  sendJson(res, 400, body, NO_STORE)
-}
-
-// A missing Content-Type is tolerated: curl-style clients often omit it.
-const isForm = (contentType: string | undefined): boolean =>
-  contentType === undefined || contentType.toLowerCase().split(";")[0]?.trim() === FORM_CONTENT_TYPE

@@ -1,8 +1,12 @@
 /**
- * Writes a JSON response. Every answer of the simulated upstream goes through
- * here so status, headers and body encoding stay uniform.
+ * Writes a JSON response. Every answer of the simulated upstreams goes through
+ * here so status, headers and body encoding stay uniform; token answers add
+ * `NO_STORE`.
  */
 import type { ServerResponse } from "node:http"
+
+// RFC 6749 §5.1: token answers must not be cached by anything in between.
+export const NO_STORE: Readonly<Record<string, string>> = { "Cache-Control": "no-store", Pragma: "no-cache" }
 
 export const sendJson = (
   res: ServerResponse,

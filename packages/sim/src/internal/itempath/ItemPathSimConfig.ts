@@ -4,6 +4,7 @@
  * scaling.
  */
 import type { ItemPathSimOptions } from "../../ItemPathSim.ts"
+import { optionChecks, realMs, withSharedDefaults } from "../OptionChecks.ts"
 
 export interface ItemPathSimConfig {
   readonly username: string
@@ -22,31 +23,24 @@ const REFRESH_TOKEN_LIFETIME_SECONDS = 30 * 24 * 60 * 60
 
 /** Throws a RangeError on nonsensical options: they are programming mistakes. */
 export const resolveItemPathSimConfig = (options: ItemPathSimOptions): ItemPathSimConfig => {
-  const port = options.port ?? 0
+  const { latencyMs, port, timeScale } = withSharedDefaults(options)
   const accessSeconds = options.accessTokenLifetimeSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS
   const refreshSeconds = options.refreshTokenLifetimeSeconds ?? REFRESH_TOKEN_LIFETIME_SECONDS
-  const timeScale = options.timeScale ?? 1
-  const latencyMs = options.latencyMs ?? 0
-  check(options.username.length > 0, "username must not be empty")
-  check(options.password.length > 0, "password must not be empty")
-  check(Number.isInteger(port) && port >= 0 && port <= 65_535, "port must be an integer in 0..65535")
-  check(isPositive(accessSeconds), "accessTokenLifetimeSeconds must be a positive number")
-  check(isPositive(refreshSeconds), "refreshTokenLifetimeSeconds must be a positive number")
-  check(isPositive(timeScale), "timeScale must be a positive number")
-  check(Number.isFinite(latencyMs) && latencyMs >= 0, "latencyMs must be a number >= 0")
+  const check = optionChecks("ItemPathSim")
+  check.nonEmpty("username", options.username)
+  check.nonEmpty("password", options.password)
+  check.port(port)
+  check.positive("accessTokenLifetimeSeconds", accessSeconds)
+  check.positive("refreshTokenLifetimeSeconds", refreshSeconds)
+  check.positive("timeScale", timeScale)
+  check.latency(latencyMs)
   return {
     username: options.username,
     password: options.password,
     port,
-    accessTokenLifetimeMs: (accessSeconds * 1000) / timeScale,
-    refreshTokenLifetimeMs: (refreshSeconds * 1000) / timeScale,
+    accessTokenLifetimeMs: realMs(accessSeconds, timeScale),
+    refreshTokenLifetimeMs: realMs(refreshSeconds, timeScale),
     latencyMs,
     applicationUser: options.applicationUser ?? true
   }
-}
-
-const isPositive = (value: number): boolean => Number.isFinite(value) && value > 0
-
-const check = (condition: boolean, message: string): void => {
-  if (!condition) throw new RangeError(`ItemPathSim: ${message}`)
 }

@@ -14,8 +14,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Option, Schema } from "effect"
 import { bearerToken } from "../BearerResource.ts"
-import { readBody } from "../readBody.ts"
-import { sendJson } from "../sendJson.ts"
+import { receiveRequest } from "../receiveRequest.ts"
+import { NO_STORE, sendJson } from "../sendJson.ts"
 import type { ItemPathState } from "./ItemPathState.ts"
 import type { TokenProblem } from "./SessionTokens.ts"
 
@@ -23,9 +23,6 @@ export const USERS_PREFIX = "/api/users/"
 export const LOGIN_PATH = "/api/users/login"
 export const REFRESH_PATH = "/api/users/refresh"
 export const APPLICATION_TOKEN_PATH = "/api/users/application-token"
-
-// Token answers must not be cached by anything in between.
-const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" }
 
 const decodeLogin = Schema.decodeUnknownOption(
   Schema.fromJsonString(Schema.Struct({ username: Schema.String, password: Schema.String }))
@@ -42,16 +39,7 @@ type Handler = (state: ItemPathState, req: IncomingMessage, body: string, res: S
 
 export const handleUserRequest = (state: ItemPathState, path: string, req: IncomingMessage, res: ServerResponse): void => {
   state.counters.userRequests += 1
-  if (state.hang) {
-    // Drain the body so the request is fully received, then never answer. The
-    // socket is destroyed when the client gives up or the sim closes.
-    req.resume()
-    return
-  }
-  readBody(req).then(
-    (body) => state.latency.delay(() => route(state, path, req, body, res)),
-    () => undefined // the client went away mid-body; nobody is left to answer
-  )
+  receiveRequest(state, req, (body) => route(state, path, req, body, res))
 }
 
 const route = (state: ItemPathState, path: string, req: IncomingMessage, body: string, res: ServerResponse): void => {

@@ -6,18 +6,14 @@
  * expired, revoked, reused) is 400 `invalid_grant`, as the RFC requires.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { clientAuthentication, type ClientAuthentication, matchesCredentials } from "../ClientAuthentication.ts"
-import { readBody } from "../readBody.ts"
-import { sendJson } from "../sendJson.ts"
+import { type ClientAuthentication, matchesCredentials } from "../ClientAuthentication.ts"
+import { parseOAuth2TokenRequest } from "../OAuth2TokenRequest.ts"
+import { receiveRequest } from "../receiveRequest.ts"
+import { NO_STORE, sendJson } from "../sendJson.ts"
 import type { OAuth2Client, OAuth2RefreshState } from "./OAuth2RefreshState.ts"
 import type { Redemption } from "./TokenFamilies.ts"
 
 export const TOKEN_PATH = "/oauth2/token"
-
-const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-// RFC 6749 §5.1: token responses must not be cached.
-const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" }
 
 const rejectionDescriptions: Record<Extract<Redemption, { _tag: "Rejected" }>["reason"], string> = {
   unknown: "Unknown refresh token",
@@ -27,37 +23,18 @@ const rejectionDescriptions: Record<Extract<Redemption, { _tag: "Rejected" }>["r
 
 export const handleRefreshTokenRequest = (state: OAuth2RefreshState, req: IncomingMessage, res: ServerResponse): void => {
   state.counters.tokenRequests += 1
-  if (state.hang) {
-    // Drain the body so the request is fully received, then never answer. The
-    // socket is destroyed when the client gives up or the sim closes.
-    req.resume()
-    return
-  }
-  readBody(req).then(
-    (body) => state.latency.delay(() => answer(state, req, body, res)),
-    () => undefined // the client went away mid-body; nobody is left to answer
-  )
+  receiveRequest(state, req, (body) => answer(state, req, body, res))
 }
 
 const answer = (state: OAuth2RefreshState, req: IncomingMessage, body: string, res: ServerResponse): void => {
   if (req.method !== "POST") return sendJson(res, 405, { error: "method_not_allowed" }, { Allow: "POST" })
-  if (!isForm(req.headers["content-type"])) {
-    return badRequest(state, res, { error: "invalid_request", error_description: `Content-Type must be ${FORM_CONTENT_TYPE}` })
-  }
-  const form = new URLSearchParams(body)
-  if (form.get("grant_type") !== "refresh_token") return badRequest(state, res, { error: "unsupported_grant_type" })
-  const authentication = clientAuthentication(req.headers.authorization, form)
-  if (authentication._tag === "Ambiguous") {
-    return badRequest(state, res, {
-      error: "invalid_request",
-      error_description: "Use either HTTP Basic or client_id/client_secret in the body, not both"
-    })
-  }
-  if (!authenticates(authentication, state.client)) {
+  const request = parseOAuth2TokenRequest(req, body, "refresh_token")
+  if (request._tag === "Malformed") return badRequest(state, res, request.error)
+  if (!authenticates(request.authentication, state.client)) {
     state.counters.invalidClient += 1
     return sendJson(res, 401, { error: "invalid_client" }, { ...NO_STORE, "WWW-Authenticate": 'Basic realm="oauth2"' })
   }
-  const refreshToken = form.get("refresh_token")
+  const refreshToken = request.form.get("refresh_token")
   if (refreshToken === null || refreshToken.length === 0) {
     return badRequest(state, res, { error: "invalid_request", error_description: "refresh_token is required" })
   }
@@ -98,11 +75,7 @@ const invalidGrant = (state: OAuth2RefreshState, res: ServerResponse, descriptio
   sendJson(res, 400, { error: "invalid_grant", error_description: description }, NO_STORE)
 }
 
-const badRequest = (state: OAuth2RefreshState, res: ServerResponse, body: Record<string, string>): void => {
+const badRequest = (state: OAuth2RefreshState, res: ServerResponse, body: Readonly<Record<string, string>>): void => {
   state.counters.badRequests += 1
   sendJson(res, 400, body, NO_STORE)
 }
-
-// A missing Content-Type is tolerated: curl-style clients often omit it.
-const isForm = (contentType: string | undefined): boolean =>
-  contentType === undefined || contentType.toLowerCase().split(";")[0]?.trim() === FORM_CONTENT_TYPE
