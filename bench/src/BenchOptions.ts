@@ -33,7 +33,7 @@ export interface BenchOptions {
   readonly idleMillis: number
   /** Scenarios to run (1-6); all by default. Scenario 6 needs 1's load, so it brings 1 along. */
   readonly only: ReadonlySet<number>
-  /** Start replicas with `--cpu-prof`, profiles written to bench-results/profiles. */
+  /** Start replicas and echo responders with `--cpu-prof`, profiles written to <outDir>/profiles. */
   readonly profile: boolean
   readonly outDir: string
 }
@@ -53,7 +53,7 @@ const full: BenchOptions = {
   fanOutClients: 200,
   fanOutCommits: 10,
   kills: 3,
-  terms: 3,
+  terms: 5,
   idleMillis: 5000,
   only: new Set([1, 2, 3, 4, 5, 6]),
   profile: false,
@@ -81,7 +81,7 @@ export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N]
   --rounds N       measured rounds per configuration in scenario 1 (default 5)
   --round-ms N     length of one round in ms (default 3000)
   --only 1,3       run only these scenarios (6 brings 1 along: it reuses 1's load)
-  --profile        run the replicas under node --cpu-prof (profiles in <out>/profiles)
+  --profile        run replicas and echo responders under node --cpu-prof (profiles in <out>/profiles)
   --out DIR        where the JSON results go (default bench-results)`
 
 const positiveInt = (flag: string, text: string | undefined): number => {

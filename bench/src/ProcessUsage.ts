@@ -43,6 +43,22 @@ export const sampleUsage = (pid: number): UsageSample => {
 export const cpuPercent = (from: UsageSample, to: UsageSample): number =>
   ((to.cpuTicks - from.cpuTicks) / clockTicksPerSecond) / ((to.at - from.at) / 1000) * 100
 
+export interface MachineSample {
+  readonly at: number
+  /** Busy clock ticks over all cores (everything but idle and iowait). */
+  readonly busyTicks: number
+}
+
+export const sampleMachine = (): MachineSample => {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number)
+  const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0)
+  return { at: performance.now(), busyTicks: total - (fields[3] ?? 0) - (fields[4] ?? 0) }
+}
+
+/** CPU the whole machine used between two samples, as % of one core (200 % = two cores busy). */
+export const machineCpuPercent = (from: MachineSample, to: MachineSample): number =>
+  ((to.busyTicks - from.busyTicks) / clockTicksPerSecond) / ((to.at - from.at) / 1000) * 100
+
 /** Pids of this process's children whose command name is `name` (e.g. the nats-server it started). */
 export const childPidsNamed = (name: string): Array<number> =>
   readdirSync("/proc")

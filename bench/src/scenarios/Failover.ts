@@ -13,7 +13,8 @@
  * removes it up to about a second late, a follower retries every
  * `renewEvery / 2`, a replica waiting for a leader retries every 100 ms, and
  * the mint takes the upstream's latency. After a SIGTERM only the watch
- * notification, one acquire, the replica's retry and the mint remain.
+ * notification, one acquire, the replica's retry, the new leader's first KV
+ * writes and the mint remain.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import type { LeaseConfig } from "@tokenbus/core"
@@ -42,6 +43,8 @@ export interface FailoverRound {
   readonly reportedVersion: number
   readonly newVersion: number
   readonly refusedReports: number
+  /** What the stopped leader logged after the signal, as "+ms message": how its shutdown went. */
+  readonly shutdownLog: ReadonlyArray<string>
 }
 
 export interface FailoverResult {
@@ -57,18 +60,24 @@ const REPLICA_RETRY_MILLIS = 100
 /** client-go's default LeaseDuration, the usual Kubernetes leader election. */
 const KUBERNETES_LEASE_MILLIS = 15_000
 
+/** A follower sees the lock deleted and takes it: one watch notification and one KV write. */
+const ELECTION_MILLIS = 10
+/** The new leader's KV writes before its first token is out: fence, rate budget, commit. */
+const LEADER_WRITES_MILLIS = 15
+
 const boundsOf = (lease: LeaseConfig, upstreamMillis: number) => {
   const followerRetry = Math.max(100, Math.floor(lease.renewEveryMillis / 2))
   const sigkillMillis = lease.ttlMillis + EXPIRY_LAG_MILLIS + followerRetry + REPLICA_RETRY_MILLIS + upstreamMillis
-  const sigtermMillis = REPLICA_RETRY_MILLIS + upstreamMillis
+  const sigtermMillis = ELECTION_MILLIS + REPLICA_RETRY_MILLIS + LEADER_WRITES_MILLIS + upstreamMillis
   return {
     sigkillMillis,
     sigtermMillis,
     explanation: `SIGKILL ≤ ttl ${lease.ttlMillis} + expiry lag ≤ ${EXPIRY_LAG_MILLIS} + follower retry ${followerRetry} ` +
       `+ replica retry ${REPLICA_RETRY_MILLIS} + upstream ${upstreamMillis} = ${sigkillMillis} ms ` +
       `(at least ttl − renewEvery = ${lease.ttlMillis - lease.renewEveryMillis} ms before the lock can lapse); ` +
-      `SIGTERM ≈ watch + acquire + the new leader's first KV writes (a few ms each) + replica retry ≤ ` +
-      `${REPLICA_RETRY_MILLIS} + upstream ${upstreamMillis} ≈ ${sigtermMillis} ms; a Kubernetes-style lease ` +
+      `SIGTERM ≈ election (watch + acquire) ~${ELECTION_MILLIS} + replica retry ${REPLICA_RETRY_MILLIS} (its first ` +
+      `ask finds no leader) + the new leader's KV writes (fence, budget, commit) ~${LEADER_WRITES_MILLIS} + ` +
+      `upstream ${upstreamMillis} ≈ ${sigtermMillis} ms; a Kubernetes-style lease ` +
       `(client-go: leaseDuration 15 s, retryPeriod 2 s) takes over after ≈ 15-17 s when the leader dies`
   }
 }
@@ -94,6 +103,7 @@ const failOnce = async (setup: FailoverSetup, signal: "SIGKILL" | "SIGTERM"): Pr
   const leader = cluster.leader()
   if (leader === undefined || !leader.replica.running) throw new Error("the cluster has no running leader")
   const reportedVersion = await cluster.currentVersion(nc)
+  const logFrom = leader.replica.logs.length
   const sentAt = leader.replica.kill(signal)
   const started = performance.now()
   // Waiting for the exit first keeps reports away from a connection that is going down.
@@ -114,7 +124,10 @@ const failOnce = async (setup: FailoverSetup, signal: "SIGKILL" | "SIGTERM"): Pr
     newLeader: elected?.replica.name,
     reportedVersion,
     newVersion: recovered.version,
-    refusedReports: recovered.refused
+    refusedReports: recovered.refused,
+    shutdownLog: leader.replica.logs.slice(logFrom).map((line) =>
+      `+${line.time - sentAt} ms ${line.msg}${typeof line["reason"] === "string" ? ` (${line["reason"]})` : ""}`
+    )
   }
 }
 

@@ -11,7 +11,7 @@ import type { NatsConnection } from "@nats-io/transport-node"
 import type { BenchOptions } from "../BenchOptions.ts"
 import { closedLoop, type LoadRound } from "../ClosedLoop.ts"
 import { progress } from "../progress.ts"
-import { cpuPercent, sampleUsage, type UsageSample } from "../ProcessUsage.ts"
+import { cpuPercent, machineCpuPercent, sampleMachine, sampleUsage, type UsageSample } from "../ProcessUsage.ts"
 import { row, type Row } from "../Row.ts"
 import { median } from "../Stats.ts"
 import { withoutStackTraces } from "../withoutStackTraces.ts"
@@ -39,7 +39,12 @@ export interface GetThroughputSetup {
 }
 
 export interface MeasuredRound extends LoadRound {
-  /** % of one core per process over the round: "requesters (bench)", "nats-server", and each responder. */
+  /**
+   * % of one core per process over the round: "requesters (bench)",
+   * "nats-server", each responder, and "other": what the machine used beyond
+   * them (the kernel's network processing, and any other process, which
+   * would have disturbed the round).
+   */
   readonly cpu: Readonly<Record<string, number>>
   /** Resident memory per process at the end of the round, bytes. */
   readonly rss: Readonly<Record<string, number>>
@@ -67,6 +72,7 @@ const watched = (setup: GetThroughputSetup, target: Target) => [
 const measure = async (setup: GetThroughputSetup, target: Target, durationMillis: number): Promise<MeasuredRound> => {
   const processes = watched(setup, target)
   const before = new Map<string, UsageSample>(processes.map((p) => [p.name, sampleUsage(p.pid)]))
+  const machineBefore = sampleMachine()
   const round = await withoutStackTraces(() =>
     closedLoop(setup.nc, {
       subject: target.subject,
@@ -77,11 +83,13 @@ const measure = async (setup: GetThroughputSetup, target: Target, durationMillis
   )
   const cpu: Record<string, number> = {}
   const rss: Record<string, number> = {}
+  const machine = machineCpuPercent(machineBefore, sampleMachine())
   for (const p of processes) {
     const after = sampleUsage(p.pid)
     cpu[p.name] = cpuPercent(before.get(p.name) as UsageSample, after)
     rss[p.name] = after.rssBytes
   }
+  cpu["other"] = machine - Object.values(cpu).reduce((sum, value) => sum + value, 0)
   if (round.errors > 0) progress(`  ${target.label}: ${round.errors} failed requests (${round.firstError})`)
   return { ...round, cpu, rss }
 }
@@ -97,8 +105,16 @@ const summarizeTarget = (label: string, rounds: ReadonlyArray<MeasuredRound>): T
 /** Median CPU (% of one core) of each process over the rounds, as "name 42, ..." */
 const cpuShares = (result: TargetResult): string => {
   const names = Object.keys(result.rounds[0]?.cpu ?? {})
-  return names.map((name) => `${name} ${Math.round(median(result.rounds.map((r) => r.cpu[name] ?? Number.NaN)))}`).join(", ")
+  // "other" can come out a few points below zero: per-process and machine-wide ticks are read moments apart.
+  const share = (name: string) => Math.round(median(result.rounds.map((r) => r.cpu[name] ?? Number.NaN)))
+  return names.map((name) => `${name} ${name === "other" ? Math.max(0, share(name)) : share(name)}`).join(", ")
 }
+
+/** CPU beyond the processes under test above this (% of one core) means something else ran during the round. */
+const DISTURBED_OTHER_PERCENT = 20
+
+const disturbedRounds = (...results: ReadonlyArray<TargetResult>): number =>
+  results.reduce((sum, result) => sum + result.rounds.filter((r) => (r.cpu["other"] ?? 0) > DISTURBED_OTHER_PERCENT).length, 0)
 
 const rowsFor = (pair: TargetPair, echo: TargetResult, tokenbus: TargetResult, concurrency: number): Array<Row> => {
   const scenario = `1 get, ${pair.replicas} replica${pair.replicas > 1 ? "s" : ""}, N=${concurrency}`
@@ -118,7 +134,11 @@ const rowsFor = (pair: TargetPair, echo: TargetResult, tokenbus: TargetResult, c
       target: "≥ 0.90× echo",
       met: throughputRatio >= 0.9,
       note: `CPU, % of one core: tokenbus rounds ${cpuShares(tokenbus)}; echo rounds ${cpuShares(echo)}` +
-        (errors > 0 ? `; ${errors} requests failed in these rounds` : "")
+        (errors > 0 ? `; ${errors} requests failed in these rounds` : "") +
+        (disturbedRounds(tokenbus, echo) > 0
+          ? `; ${disturbedRounds(tokenbus, echo)} of ${tokenbus.rounds.length + echo.rounds.length} rounds were disturbed ` +
+            `by other processes (more than ${DISTURBED_OTHER_PERCENT} % of a core beyond the processes under test)`
+          : "")
     }),
     row({
       scenario,

@@ -61,7 +61,13 @@ export const runReplicaFootprint = async (setup: FootprintSetup): Promise<Footpr
     rows: [
       row({ scenario, metric: "RSS just started (MiB)", median: setup.rssAtStart / MiB }),
       row({ scenario, metric: "RSS at idle, after load (MiB)", median: idle.rssBytes / MiB }),
-      row({ scenario, metric: `CPU at idle, after load (% of a core, ${idle.millis / 1000} s)`, median: idle.cpuPercent }),
+      row({
+        scenario,
+        metric: `CPU at idle, after load (% of a core, ${idle.millis / 1000} s)`,
+        median: idle.cpuPercent,
+        note: `read from /proc in clock ticks of 10 ms: over ${idle.millis / 1000} s one tick is ` +
+          `${(1000 / idle.millis).toFixed(1)} %, so 0 means less than that (lease renewals every 1.5 s)`
+      }),
       row({ scenario, metric: "RSS under scenario 1 load (MiB)", median: load.rssBytes / MiB, note: "largest of the rounds" }),
       row({
         scenario,
