@@ -12,7 +12,7 @@
  */
 import { type Lease, type LeaseConfig, renewDueAt, validUntil } from "@tokenbus/core"
 import type { KvBucket } from "@tokenbus/nats"
-import { Clock, Data, Effect, Option, Queue, Ref, type Scope, Stream } from "effect"
+import { Clock, Data, Effect, Exit, Option, Queue, Ref, Scope, Stream } from "effect"
 
 export class LeadershipLost extends Data.TaggedError("LeadershipLost")<{
   readonly key: string
@@ -91,7 +91,12 @@ const holdLeadership = <R>(
 ) =>
   Effect.gen(function*() {
     const held = yield* Ref.make(first)
-    yield* Effect.addFinalizer(() => release(spec, held))
+    // On shutdown the lock is released before the leader's own scope closes,
+    // so a follower takes over while this one winds down (its writes are
+    // fenced out by then) instead of waiting for a slow shutdown. When the
+    // lease is lost, the leader's scope closes at once (below).
+    const leading = yield* Scope.make()
+    yield* Effect.addFinalizer((exit) => release(spec, held).pipe(Effect.andThen(Scope.close(leading, exit))))
     const guard: LeadershipGuard = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       if (now >= validUntil(spec.lease, yield* Ref.get(held))) {
@@ -105,9 +110,10 @@ const holdLeadership = <R>(
     }
     yield* Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: first.revision }))
     const reason = yield* Effect.raceFirst(
-      Effect.scoped(lead(guard, first.revision)).pipe(Effect.as("a newer leader has fenced the provider")),
+      lead(guard, first.revision).pipe(Scope.provide(leading), Effect.as("a newer leader has fenced the provider")),
       keepRenewing(spec, held)
     )
+    yield* Scope.close(leading, Exit.void)
     yield* Effect.logWarning("stepped down").pipe(Effect.annotateLogs({ reason }))
   }).pipe(Effect.scoped)
 

@@ -8,7 +8,6 @@
 import {
   GetTokenRequestJson,
   InvalidRequest,
-  type MintRequestMessage,
   type ProtocolError,
   protocolVersion,
   ProviderNotFound,
@@ -17,14 +16,13 @@ import {
   type Subjects,
   supportedVersions,
   type TokenCache,
-  TokenReplyJson,
-  TokenUnavailable,
   TokenUpdateJson,
   UnauthorizedReportJson,
   UnsupportedProtocolVersion
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Effect, Schema, type Scope } from "effect"
+import { Effect, Schema, type Scope } from "effect"
+import { makeAskLeader } from "./internal/AskLeader.ts"
 import { type Answer, answerReply, errorReply, tokenReply } from "./internal/replies.ts"
 import type { TokenStore } from "./TokenStore.ts"
 
@@ -38,12 +36,13 @@ export interface ResponderDeps {
 
 const decodeGet = Schema.decodeUnknownEffect(GetTokenRequestJson)
 const decodeReport = Schema.decodeUnknownEffect(UnauthorizedReportJson)
-const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
 const decodeUpdate = Schema.decodeUnknownOption(TokenUpdateJson)
-const encodeMintRequest = (message: MintRequestMessage) => JSON.stringify(message)
 
-/** The payload of the plain `get` every client sends; anything else goes through the decoder. */
-const plainGet = JSON.stringify({ v: protocolVersion })
+/** The payload of the plain `get` every client sends, as bytes: the hot path compares without decoding. */
+const plainGet = new TextEncoder().encode(JSON.stringify({ v: protocolVersion }))
+
+const isPlainGet = (data: Uint8Array): boolean =>
+  data.length === 0 || (data.length === plainGet.length && data.every((byte, index) => byte === plainGet[index]))
 
 const checkVersion = (v: number) =>
   supportedVersions.includes(v) ? Effect.void : Effect.fail(
@@ -62,34 +61,7 @@ export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.S
     const nats = yield* NatsConnection
     const { cache, store, subjects } = deps
 
-    /** Asks the leader, retrying while there is none (an election is under way) until the deadline. */
-    const askLeader = Effect.fnUntraced(function*(provider: string, request: MintRequestMessage) {
-      const deadline = (yield* Clock.currentTimeMillis) + deps.requestTimeoutMillis
-      while (true) {
-        const left = deadline - (yield* Clock.currentTimeMillis)
-        if (left <= 0) break
-        const reply = yield* nats.request(subjects.mint(provider), encodeMintRequest(request), left).pipe(Effect.result)
-        if (reply._tag === "Success") return yield* relay(provider, reply.success)
-        if (reply.failure.reason !== "no-responders") break
-        yield* Effect.sleep(Math.min(100, left))
-      }
-      return yield* new TokenUnavailable({
-        provider,
-        message: `no leader for ${provider} answered within ${deps.requestTimeoutMillis} ms`
-      })
-    })
-
-    /** Keeps the leader's token and passes its reply on as it came. */
-    const relay = (provider: string, text: string) =>
-      decodeReply(text).pipe(
-        Effect.mapError(() => new TokenUnavailable({ provider, message: "the leader sent a reply this replica cannot read" })),
-        Effect.flatMap((reply): Effect.Effect<Answer, ProtocolError> => {
-          if (!reply.ok) return Effect.fail(reply.error)
-          cache.offer(reply.token)
-          const { renewalExpectedAt, token } = reply
-          return Effect.succeed(renewalExpectedAt === undefined ? { token } : { token, renewalExpectedAt })
-        })
-      )
+    const askLeader = makeAskLeader({ nats, subjects, cache, requestTimeoutMillis: deps.requestTimeoutMillis })
 
     const current = (provider: string): Effect.Effect<Answer, ProtocolError> => {
       const cached = cache.get(provider)
@@ -126,7 +98,7 @@ export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.S
       const provider = providerOf(message.subject)
       if (!deps.providers.has(provider)) return unknownProvider(provider, message)
       const cached = cache.get(provider)
-      const plain = message.data.length === 0 || message.string() === plainGet
+      const plain = isPlainGet(message.data)
       if (plain && cached !== undefined) return void message.respond(tokenReply(cached))
       return answer(
         message,

@@ -21,18 +21,20 @@ export interface Answer {
 
 const encodeReply = Schema.encodeSync(TokenReplyJson)
 const encodeUpdate = Schema.encodeSync(TokenUpdateJson)
-const encoded = new WeakMap<Token, string>()
+const utf8 = new TextEncoder()
+/** Bytes, not a string: nats.js would encode a string again on every reply. */
+const encoded = new WeakMap<Token, Uint8Array>()
 
-export const tokenReply = (token: Token): string => {
+export const tokenReply = (token: Token): Uint8Array => {
   let reply = encoded.get(token)
   if (reply === undefined) {
-    reply = encodeReply({ v: protocolVersion, ok: true, token })
+    reply = utf8.encode(encodeReply({ v: protocolVersion, ok: true, token }))
     encoded.set(token, reply)
   }
   return reply
 }
 
-export const answerReply = ({ renewalExpectedAt, token }: Answer): string =>
+export const answerReply = ({ renewalExpectedAt, token }: Answer): string | Uint8Array =>
   renewalExpectedAt === undefined
     ? tokenReply(token)
     : encodeReply({ v: protocolVersion, ok: true, token, renewalExpectedAt })

@@ -1,0 +1,90 @@
+/**
+ * How a replica asks a provider's leader for a token. The leader may be
+ * changing hands (no responders) or may just have died with the request
+ * (timeout): each attempt gets a short timeout and the replica tries again,
+ * with growing pauses, until its request deadline. Requests for the same
+ * thing (one provider, one reason, one failed version) share one question,
+ * so a storm of 401 reports reaching this replica costs the leader one
+ * request, not one per report.
+ */
+import {
+  type MintRequestMessage,
+  type ProtocolError,
+  type Subjects,
+  type TokenCache,
+  TokenReplyJson,
+  TokenUnavailable
+} from "@tokenbus/core"
+import type { NatsConnection } from "@tokenbus/nats"
+import { Clock, Deferred, Effect, Schema } from "effect"
+import type { Answer } from "./replies.ts"
+
+export interface AskLeaderOptions {
+  readonly nats: NatsConnection["Service"]
+  readonly subjects: Subjects
+  readonly cache: TokenCache
+  readonly requestTimeoutMillis: number
+}
+
+/** One attempt's wait: long enough for a mint with a slow upstream to be joined, not to hang on a dead leader. */
+const attemptMillis = 1_000
+const firstPauseMillis = 10
+const longestPauseMillis = 200
+
+const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
+
+export const makeAskLeader = (options: AskLeaderOptions) => {
+  const { cache, nats, subjects } = options
+  const pending = new Map<string, Deferred.Deferred<Answer, ProtocolError>>()
+
+  /** Keeps the leader's token, and answers with the instance the cache holds (its reply is encoded once). */
+  const relay = (provider: string, text: string) =>
+    decodeReply(text).pipe(
+      Effect.mapError(() => new TokenUnavailable({ provider, message: "the leader sent a reply this replica cannot read" })),
+      Effect.flatMap((reply): Effect.Effect<Answer, ProtocolError> => {
+        if (!reply.ok) return Effect.fail(reply.error)
+        cache.offer(reply.token)
+        const held = cache.get(provider)
+        const token = held?.version === reply.token.version ? held : reply.token
+        const { renewalExpectedAt } = reply
+        return Effect.succeed(renewalExpectedAt === undefined ? { token } : { token, renewalExpectedAt })
+      })
+    )
+
+  const ask = Effect.fnUntraced(function*(provider: string, request: MintRequestMessage) {
+    const deadline = (yield* Clock.currentTimeMillis) + options.requestTimeoutMillis
+    let pause = firstPauseMillis
+    while (true) {
+      const left = deadline - (yield* Clock.currentTimeMillis)
+      if (left <= 0) break
+      const payload = JSON.stringify(request)
+      const reply = yield* nats.request(subjects.mint(provider), payload, Math.min(left, attemptMillis)).pipe(
+        Effect.result
+      )
+      if (reply._tag === "Success") return yield* relay(provider, reply.success)
+      if (reply.failure.reason === "connection") break
+      if (reply.failure.reason === "no-responders") {
+        yield* Effect.sleep(Math.min(pause, Math.max(0, left)))
+        pause = Math.min(pause * 2, longestPauseMillis)
+      }
+    }
+    return yield* new TokenUnavailable({
+      provider,
+      message: `no leader for ${provider} answered within ${options.requestTimeoutMillis} ms`
+    })
+  })
+
+  /** Asks, or joins the same question already asked by this replica. */
+  return (provider: string, request: MintRequestMessage): Effect.Effect<Answer, ProtocolError> =>
+    Effect.suspend(() => {
+      const key = `${provider}\u0000${request.reason}\u0000${request.failedVersion ?? ""}`
+      const asked = pending.get(key)
+      if (asked !== undefined) return Deferred.await(asked)
+      const answer = Deferred.makeUnsafe<Answer, ProtocolError>()
+      pending.set(key, answer)
+      return ask(provider, request).pipe(
+        Effect.onExit((exit) => Effect.sync(() => pending.delete(key)).pipe(Effect.andThen(Deferred.done(answer, exit)))),
+        Effect.andThen(Deferred.await(answer))
+      )
+    })
+}
