@@ -91,12 +91,14 @@ const holdLeadership = <R>(
 ) =>
   Effect.gen(function*() {
     const held = yield* Ref.make(first)
-    // On shutdown the lock is released before the leader's own scope closes,
-    // so a follower takes over while this one winds down (its writes are
-    // fenced out by then) instead of waiting for a slow shutdown. When the
-    // lease is lost, the leader's scope closes at once (below).
+    // On shutdown the lock is released while the leader's own scope closes,
+    // not after: a follower takes over while this one winds down (its writes
+    // are fenced out by then) instead of waiting for a slow shutdown. When
+    // the lease is lost, the leader's scope closes at once (below).
     const leading = yield* Scope.make()
-    yield* Effect.addFinalizer((exit) => release(spec, held).pipe(Effect.andThen(Scope.close(leading, exit))))
+    yield* Effect.addFinalizer((exit) =>
+      Effect.all([release(spec, held), Scope.close(leading, exit)], { concurrency: "unbounded", discard: true })
+    )
     const guard: LeadershipGuard = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       if (now >= validUntil(spec.lease, yield* Ref.get(held))) {

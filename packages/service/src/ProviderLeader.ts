@@ -28,7 +28,7 @@ import {
   TokenUnavailable
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Deferred, Effect, Exit, Random, Ref, Schedule, Schema, type Scope, Semaphore, Stream } from "effect"
+import { Cause, Clock, Deferred, Effect, Exit, Random, Ref, Schedule, Schema, type Scope, Semaphore, Stream } from "effect"
 import { type FencedState, makeFencedState } from "./internal/FencedState.ts"
 import { makeMintCycle } from "./internal/MintCycle.ts"
 import { type Answer, answerReply, errorReply, tokenUpdate } from "./internal/replies.ts"
@@ -147,12 +147,18 @@ const makeServe = Effect.fnUntraced(function*(options: {
   // Deciding and settling take turns, so a decision never sees a committed token with a stale "in flight".
   const deciding = yield* Semaphore.make(1)
 
+  /** Ends the waiting consumers' wait with the mint's outcome; a leader stepping down leaves them unanswered. */
+  const settle = (answer: Deferred.Deferred<Answer, ProtocolError>) => (exit: Exit.Exit<unknown, unknown>) => {
+    if (Exit.isSuccess(exit)) return Effect.void
+    // Unanswered, a replica asks again and reaches the next leader; an error would reach the consumer.
+    if (Cause.hasInterruptsOnly(exit.cause)) return Deferred.interrupt(answer)
+    return Deferred.fail(answer, toProtocolError(id, exit))
+  }
+
   const start = (reason: MintReason, answer: Deferred.Deferred<Answer, ProtocolError>) =>
     cycle.run(reason, answer).pipe(
       Effect.onExit((exit) =>
-        deciding.withPermits(1)(Ref.set(minting, undefined)).pipe(
-          Effect.andThen(Exit.isSuccess(exit) ? Effect.void : Deferred.fail(answer, toProtocolError(id, exit)))
-        )
+        deciding.withPermits(1)(Ref.set(minting, undefined)).pipe(Effect.andThen(settle(answer)(exit)))
       ),
       Effect.ignore,
       Effect.forkIn(options.scope)

@@ -26,8 +26,12 @@ export interface AskLeaderOptions {
   readonly requestTimeoutMillis: number
 }
 
-/** One attempt's wait: long enough for a mint with a slow upstream to be joined, not to hang on a dead leader. */
-const attemptMillis = 1_000
+/**
+ * One attempt's wait. A leader stepping down leaves questions unanswered, so
+ * this bounds how long a handover keeps a consumer waiting; a mint that takes
+ * longer is simply joined again by the next attempt.
+ */
+const attemptMillis = 250
 const firstPauseMillis = 10
 const longestPauseMillis = 200
 
