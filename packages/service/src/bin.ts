@@ -4,7 +4,7 @@
  * program, which releases leader locks and drains NATS before exiting.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Config, Console, Effect, Layer } from "effect"
+import { Cause, Config, Console, Effect, Exit, Layer, type Runtime } from "effect"
 import { cli } from "./Cli.ts"
 import * as PinoLogger from "./PinoLogger.ts"
 
@@ -21,8 +21,12 @@ const report = (cause: Cause.Cause<{ readonly message: string }>) => {
     : Console.error(`tokenbus: ${failure.error.message}`)
 }
 
+/** SIGTERM and SIGINT end in a clean shutdown, which is a success for a process supervisor. */
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+
 cli.pipe(
   Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : report(cause)),
   Effect.provide(Layer.mergeAll(NodeServices.layer, Logging)),
-  (program) => NodeRuntime.runMain(program, { disableErrorReporting: true })
+  (program) => NodeRuntime.runMain(program, { disableErrorReporting: true, teardown })
 )
