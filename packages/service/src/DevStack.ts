@@ -5,6 +5,9 @@
  */
 import { acquireProject44Sim } from "@tokenbus/sim"
 import { randomBytes } from "node:crypto"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Console, Effect, Layer } from "effect"
 import { acquireNatsServer } from "./NatsServerProcess.ts"
 import * as Replica from "./Replica.ts"
@@ -16,15 +19,24 @@ export interface DevStackOptions {
   readonly replicas: number
 }
 
-const secretVariable = "TOKENBUS_DEV_PROJECT44_SECRET"
+/** The client secret, in a file only this user can read, as a mounted secret would be. */
+const writeSecretFile = (secret: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const dir = await mkdtemp(join(tmpdir(), "tokenbus-dev-"))
+      await writeFile(join(dir, "project44-secret"), secret, { mode: 0o600 })
+      return dir
+    }),
+    (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+  ).pipe(Effect.map((dir) => join(dir, "project44-secret")))
 
 export const runDevStack = (options: DevStackOptions) =>
   Effect.gen(function*() {
     const nats = yield* acquireNatsServer(options.natsPort)
     const clientSecret = randomBytes(16).toString("hex")
     const upstream = yield* acquireProject44Sim({ clientId: "tokenbus-dev", clientSecret, port: options.upstreamPort })
-    // The real configuration path, with the secret in the environment as in production.
-    process.env[secretVariable] = clientSecret
+    // The real configuration path, with the secret in a file as in production.
+    const secretFile = yield* writeSecretFile(clientSecret)
     const config = yield* parseServiceConfig(
       JSON.stringify({
         nats: { servers: [nats.url], name: "tokenbus-dev" },
@@ -33,7 +45,7 @@ export const runDevStack = (options: DevStackOptions) =>
           kind: "oauth2-client-credentials",
           tokenUrl: upstream.tokenUrl,
           clientId: "tokenbus-dev",
-          clientSecret: { env: secretVariable },
+          clientSecret: { file: secretFile },
           clientAuth: "basic"
         }]
       }),
