@@ -3,6 +3,7 @@
 // through leader kills, a paused leader commits nothing, an outage is ridden
 // out with backoff, and rejected credentials stop all minting until the
 // secret changes. Every claim is checked on the upstream's own counters.
+import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -21,6 +22,16 @@ import {
 } from "./support/ServiceFixture.ts"
 
 const minted = logMsg("minted and committed a token", { provider: PROVIDER })
+
+/** Runs the `tokenbus` command, as an operator would. */
+const runCli = (args: ReadonlyArray<string>) =>
+  new Promise<{ readonly code: number | null; readonly output: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, "../packages/service/src/bin.ts"), ...args])
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    child.once("exit", (code) => resolve({ code, output }))
+  })
 
 /** Reporters that keep saying the current token got a 401, as a fleet with a revoked token would. */
 const startStorm = (cluster: ReplicaCluster, reporters: number) => {
@@ -227,5 +238,18 @@ describe("the credential circuit breaker", () => {
     const reply = expectError(await cluster.reportUnauthorized(current.version), "CredentialsRejected")
     expect(reply.message).toContain("refused at once")
     expect(cluster.sim.counters().tokenRequests).toBe(requests)
+  })
+
+  it("an operator's tokenbus reset clears the breaker and mints at once", async () => {
+    const { cluster } = fixture
+    const before = await cluster.getToken()
+    const requests = cluster.sim.counters().tokenRequests
+    const { code, output } = await runCli(["reset", PROVIDER, "--servers", cluster.natsUrl, "--prefix", cluster.prefix])
+    expect(code, output).toBe(0)
+    const after = await cluster.getToken()
+    expect(output).toContain(`${PROVIDER}: new token, version ${after.version}`)
+    expect(after.version).toBeGreaterThan(before.version)
+    expect(after.reason).toBe("operator")
+    expect(cluster.sim.counters().tokenRequests).toBe(requests + 1)
   })
 })
