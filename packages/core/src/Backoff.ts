@@ -6,8 +6,7 @@
  * this pure.
  */
 import { Schema } from "effect"
-
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+import { PositiveInt } from "./Fields.ts"
 
 export const RetryPolicy = Schema.Struct({
   /** Attempts per mint, the first included; every attempt counts against the rate budget. */

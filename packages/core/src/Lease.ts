@@ -7,11 +7,12 @@
  * at that moment unless a renewal has succeeded since.
  */
 import { Schema } from "effect"
+import { NonNegativeInt, PositiveInt } from "./Fields.ts"
 
 export const LeaseConfig = Schema.Struct({
   ttlMillis: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1000)),
-  renewEveryMillis: Schema.Int.check(Schema.isGreaterThan(0)),
-  safetyMarginMillis: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+  renewEveryMillis: PositiveInt,
+  safetyMarginMillis: NonNegativeInt
 })
 export type LeaseConfig = typeof LeaseConfig.Type
 

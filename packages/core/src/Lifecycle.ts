@@ -6,21 +6,20 @@
  * the upstream did not state, or stated absurdly (none, negative, or beyond
  * `maxAgeMillis`), counts as `maxAgeMillis`.
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
+import { PositiveInt, withDefault } from "./Fields.ts"
 
 const Fraction = Schema.Number.check(
   Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })
 )
-const orDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
-  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
 export const Lifecycle = Schema.Union([
   Schema.Struct({ mode: Schema.Literal("on-401") }),
   Schema.Struct({
     mode: Schema.Literal("proactive"),
-    renewAt: orDefault(Fraction, 0.5),
-    jitter: orDefault(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 0.5 })), 0.1),
-    maxAgeMillis: orDefault(Schema.Int.check(Schema.isGreaterThan(0)), 12 * 3_600_000)
+    renewAt: withDefault(Fraction, 0.5),
+    jitter: withDefault(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 0.5 })), 0.1),
+    maxAgeMillis: withDefault(PositiveInt, 12 * 3_600_000)
   })
 ])
 export type Lifecycle = typeof Lifecycle.Type

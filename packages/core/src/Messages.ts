@@ -5,13 +5,13 @@
  * not know, so minor additions never break deployed clients.
  */
 import { Schema } from "effect"
+import { Version } from "./Fields.ts"
 import { ProtocolError } from "./ProtocolError.ts"
 import { MintReason, Token } from "./Token.ts"
 
 export const protocolVersion = 1
 export const supportedVersions: ReadonlyArray<number> = [protocolVersion]
 
-const Version = Schema.Int.check(Schema.isGreaterThan(0))
 const ProtocolVersion = Schema.Int
 
 /** `<prefix>.token.<provider>.get`. An empty payload means `{"v":1}`. */

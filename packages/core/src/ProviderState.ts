@@ -14,15 +14,14 @@
  * explicitly, so consumers see a new version only for a new token.
  */
 import { Schema } from "effect"
+import { Millis, Version } from "./Fields.ts"
 import { BudgetState } from "./RateBudget.ts"
 import { TokenRecord } from "./Token.ts"
-
-const Millis = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
 
 export const StoredToken = Schema.Struct({
   ...TokenRecord.fields,
   /** Absent on the write that introduced the token: its version is that write's revision. */
-  version: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  version: Schema.optionalKey(Version)
 })
 export type StoredToken = typeof StoredToken.Type
 

@@ -10,9 +10,7 @@
  * catches up.
  */
 import { Schema } from "effect"
-
-const Millis = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+import { Millis, PositiveInt } from "./Fields.ts"
 
 export const RateLimit = Schema.Struct({
   tokens: PositiveInt,

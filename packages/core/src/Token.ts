@@ -5,14 +5,12 @@
  * grow, and "newer" is a plain comparison of versions.
  */
 import { Schema } from "effect"
+import { Millis, Version } from "./Fields.ts"
 import { ProviderId } from "./ProviderId.ts"
 
 /** Why a token was minted; recorded with every committed token for audit. */
 export const MintReason = Schema.Literals(["initial", "unauthorized-report", "proactive", "operator"])
 export type MintReason = typeof MintReason.Type
-
-/** Epoch milliseconds. */
-const Millis = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
 
 /** What the leader stores in KV; the version is the revision it is stored at. */
 export const TokenRecord = Schema.Struct({
@@ -27,7 +25,7 @@ export type TokenRecord = typeof TokenRecord.Type
 
 export class Token extends Schema.Class<Token>("@tokenbus/core/Token")({
   provider: ProviderId,
-  version: Schema.Int.check(Schema.isGreaterThan(0)),
+  version: Version,
   ...TokenRecord.fields
 }) {}
 

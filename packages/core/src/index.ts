@@ -1,4 +1,5 @@
 export * from "./Backoff.ts"
+export * from "./Fields.ts"
 export * from "./Lease.ts"
 export * from "./Lifecycle.ts"
 export * from "./Messages.ts"

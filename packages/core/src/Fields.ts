@@ -1,0 +1,20 @@
+/**
+ * Field schemas the domain's structures share: times, counts, versions, and
+ * defaults for optional fields. The service's configuration builds on the
+ * same ones.
+ */
+import { Effect, Schema } from "effect"
+
+/** Epoch milliseconds, or a duration in milliseconds. */
+export const Millis = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
+
+export const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+export const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** A token's version: the KV revision of the write that introduced it. */
+export const Version = PositiveInt
+
+/** A field that may be left out, and then takes `value`. */
+export const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
