@@ -13,7 +13,6 @@ import {
   type Token,
   TokenCache,
   TokenReplyJson,
-  TokenUpdateJson
 } from "@tokenbus/core"
 import { type NatsConnectError, NatsConnection, type NatsConnectionOptions } from "@tokenbus/nats"
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
@@ -61,7 +60,6 @@ export class TokenClient extends Context.Service<TokenClient, {
 }
 
 const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
-const decodeUpdate = Schema.decodeUnknownOption(TokenUpdateJson)
 const getPayload = JSON.stringify({ v: protocolVersion })
 
 const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
@@ -70,10 +68,7 @@ const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
   const timeout = options.requestTimeoutMillis ?? 5_000
   const cache = new TokenCache()
 
-  yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {
-    const update = decodeUpdate(message.string())
-    if (update._tag === "Some") cache.offer(update.value.token)
-  })
+  yield* nats.subscribe(subjects.anyUpdates, {}, (message) => void cache.offerUpdate(message.string()))
 
   /** Sends a request; keeps the token it returns and answers the newest held. */
   const ask = (provider: string, subject: string, payload: string) =>

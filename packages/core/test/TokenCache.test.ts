@@ -3,7 +3,8 @@
 // the newest token of each provider and never step back.
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { Redacted } from "effect"
+import { Redacted, Schema } from "effect"
+import { TokenUpdateJson } from "../src/Messages.ts"
 import { Token } from "../src/Token.ts"
 import { TokenCache } from "../src/TokenCache.ts"
 
@@ -103,5 +104,16 @@ describe("TokenCache", () => {
         assert.strictEqual(sorted.get("p")?.version, scrambled.get("p")?.version)
       }
     ))
+  })
+
+  it("offerUpdate keeps the token of a broadcast update, and ignores one it cannot read", () => {
+    const cache = new TokenCache()
+    const update = (version: number) => Schema.encodeSync(TokenUpdateJson)({ v: 1, token: token("project44", version) })
+    assert.isTrue(cache.offerUpdate(update(3)))
+    assert.isFalse(cache.offerUpdate(update(2)))
+    assert.isFalse(cache.offerUpdate("{not json"))
+    assert.isFalse(cache.offerUpdate(JSON.stringify({ v: 1, token: { provider: "project44" } })))
+    assert.strictEqual(cache.get("project44")?.version, 3)
+    assert.strictEqual(Redacted.value(cache.get("project44")?.accessToken ?? Redacted.make("")), "project44-3")
   })
 })

@@ -16,7 +16,6 @@ import {
   type Subjects,
   supportedVersions,
   type TokenCache,
-  TokenUpdateJson,
   UnauthorizedReportJson,
   UnsupportedProtocolVersion
 } from "@tokenbus/core"
@@ -36,7 +35,6 @@ export interface ResponderDeps {
 
 const decodeGet = Schema.decodeUnknownEffect(GetTokenRequestJson)
 const decodeReport = Schema.decodeUnknownEffect(UnauthorizedReportJson)
-const decodeUpdate = Schema.decodeUnknownOption(TokenUpdateJson)
 
 /** The payload of the plain `get` every client sends, as bytes: the hot path compares without decoding. */
 const plainGet = new TextEncoder().encode(JSON.stringify({ v: protocolVersion }))
@@ -124,8 +122,5 @@ export const respond = (deps: ResponderDeps): Effect.Effect<void, never, Scope.S
     })
 
     // Every replica (no queue group) keeps its cache current from the broadcast.
-    yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {
-      const update = decodeUpdate(message.string())
-      if (update._tag === "Some") cache.offer(update.value.token)
-    })
+    yield* nats.subscribe(subjects.anyUpdates, {}, (message) => void cache.offerUpdate(message.string()))
   })
