@@ -12,7 +12,7 @@ export const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 export const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
-/** A token's version: the KV revision of the write that introduced it. */
+/** A token's version: grows with every token of a provider (`nextVersion` in Token.ts), below 2^53. */
 export const Version = PositiveInt
 
 /** A field that may be left out, and then takes `value`. */

@@ -5,6 +5,9 @@
  * less a safety margin for clock drift and scheduling delays, gives a moment
  * before which no other replica can hold the lock. The leader stops minting
  * at that moment unless a renewal has succeeded since.
+ *
+ * Times here are on a monotonic clock (elapsed time, arbitrary origin), not
+ * the wall clock: a wall-clock step must neither end a lease nor stretch one.
  */
 import { Schema } from "effect"
 import { NonNegativeInt, PositiveInt } from "./Fields.ts"
@@ -18,7 +21,10 @@ export type LeaseConfig = typeof LeaseConfig.Type
 
 export const defaultLeaseConfig: LeaseConfig = { ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 1000 }
 
-/** A held lease: the lock's KV revision and when the request that took or renewed it was sent. */
+/**
+ * A held lease: the lock's KV revision and when (monotonic milliseconds) the
+ * request that wrote that revision was sent.
+ */
 export interface Lease {
   readonly revision: number
   readonly sentAt: number
@@ -27,8 +33,6 @@ export interface Lease {
 /** The last moment at which the holder may still act as leader. */
 export const validUntil = (config: LeaseConfig, lease: Lease): number =>
   lease.sentAt + config.ttlMillis - config.safetyMarginMillis
-
-export const isValid = (config: LeaseConfig, lease: Lease, now: number): boolean => now < validUntil(config, lease)
 
 export const renewDueAt = (config: LeaseConfig, lease: Lease): number => lease.sentAt + config.renewEveryMillis
 

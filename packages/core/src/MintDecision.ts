@@ -26,6 +26,8 @@ export const decideMint = (state: MintState, request: MintRequest): MintDecision
   // A mint under way will produce a version newer than any a consumer can
   // have seen, so it answers every request, whatever version it reports.
   if (state.inFlight) return "join-in-flight"
+  // Holding nothing, every request needs a token, whatever version it names;
+  // an operator asks for a new one whatever is held.
   if (state.current === undefined || request._tag === "Operator") return "mint"
   if (request._tag === "Ensure") return "serve-current"
   // A report about an older version comes from a consumer that has not yet

@@ -1,8 +1,15 @@
 /**
  * The token model. A `Token` is what consumers hold: the access token, kept
- * `Redacted` so it never reaches a log, and the `version` at which the leader
- * committed it. Versions come from the KV revision of the commit, so they only
- * grow, and "newer" is a plain comparison of versions.
+ * `Redacted` so it never reaches a log, and the `version` the leader gave it
+ * when it committed it. Versions only grow, and "newer" is a plain comparison
+ * of versions.
+ *
+ * A version is not a KV revision: revisions start over when the tokens
+ * bucket is deleted and created again, and every cache holding a token would
+ * then ignore every new one for good. `nextVersion` puts a new token above
+ * the versions it must follow and above the wall clock in microseconds, so a
+ * leader that lost the stored state still outranks what consumers hold
+ * (PROTOCOL.md, "Versions").
  */
 import { Schema } from "effect"
 import { Millis, Version } from "./Fields.ts"
@@ -12,7 +19,7 @@ import { ProviderId } from "./ProviderId.ts"
 export const MintReason = Schema.Literals(["initial", "unauthorized-report", "proactive", "operator"])
 export type MintReason = typeof MintReason.Type
 
-/** What the leader stores in KV; the version is the revision it is stored at. */
+/** What the leader stores in KV, with the token's version beside it (ProviderState.ts). */
 export const TokenRecord = Schema.Struct({
   accessToken: Schema.RedactedFromValue(Schema.String),
   tokenType: Schema.String,
@@ -33,5 +40,22 @@ export class Token extends Schema.Class<Token>("@tokenbus/core/Token")({
 export const isNewer = (candidate: Token, current: Token | undefined): boolean =>
   current === undefined || candidate.version > current.version
 
-/** The newer of two tokens of one provider. */
-export const newest = (a: Token, b: Token): Token => (b.version > a.version ? b : a)
+/**
+ * The highest version `nextVersion` takes from the clock: room for 2^32
+ * more tokens above it before a version would pass `Number.MAX_SAFE_INTEGER`
+ * (a clock set past the year 2255 stops there instead).
+ */
+export const clockVersionCeiling = Number.MAX_SAFE_INTEGER - 2 ** 32
+
+/**
+ * The version of a token committed at `nowMillis` (wall clock): above every
+ * version in `after` (the token it replaces, the newest this replica has
+ * seen) and at least the time in microseconds, which keeps versions growing
+ * after the stored state is lost, as long as the leader's clock is not behind
+ * the one that minted the newest token consumers hold by more than the time
+ * between the two mints.
+ */
+export const nextVersion = (after: ReadonlyArray<number | undefined>, nowMillis: number): number => {
+  const fromClock = Math.min(Math.max(0, Math.floor(nowMillis)) * 1000, clockVersionCeiling)
+  return after.reduce<number>((next, version) => Math.max(next, (version ?? 0) + 1), Math.max(1, fromClock))
+}

@@ -1,6 +1,8 @@
-// A leader may act only until `sentAt + ttl - margin` of its last successful
-// acquire or renewal. These tests pin that moment to the millisecond under
-// TestClock, and check which configurations are refused as unsafe.
+// A leader may act only until `validUntil` of its last successful acquire or
+// renewal, and must stop before the server may let the lock lapse (`sentAt +
+// ttl`). These tests check what the lease timing promises (room for two
+// renewals, a deadline strictly before the server's expiry, counting from the
+// send time) and which configurations are refused, for any configuration.
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { Clock, Effect, Fiber, Schema } from "effect"
@@ -10,115 +12,125 @@ import {
   type Lease,
   LeaseConfig,
   leaseConfigProblem,
-  isValid,
   renewDueAt,
   validUntil
 } from "../src/Lease.ts"
 
-const config = defaultLeaseConfig // ttl 6000, renew every 1500, margin 1000
+/** Any configuration the schema lets through, safe or not. */
+const anyConfig: fc.Arbitrary<LeaseConfig> = fc.record({
+  ttlMillis: fc.integer({ min: 1000, max: 120_000 }),
+  renewEveryMillis: fc.integer({ min: 1, max: 120_000 }),
+  safetyMarginMillis: fc.integer({ min: 0, max: 120_000 })
+})
+const anyLease: fc.Arbitrary<Lease> = fc.record({
+  revision: fc.integer({ min: 1, max: 2 ** 40 }),
+  sentAt: fc.integer({ min: 0, max: 2 ** 42 })
+})
 
-describe("Lease timing", () => {
-  it.effect("isValid turns false at exactly sentAt + ttl - margin, and not before", () =>
-    Effect.gen(function*() {
-      yield* TestClock.setTime(1_700_000_000_000)
-      const sentAt = yield* Clock.currentTimeMillis
-      const lease: Lease = { revision: 7, sentAt }
-      const validNow = Effect.map(Clock.currentTimeMillis, (now) => isValid(config, lease, now))
+describe("the default lease", () => {
+  it("is accepted, and lets the leader act for 5 s of its 6 s lock, renewing every 1.5 s", () => {
+    assert.isUndefined(leaseConfigProblem(defaultLeaseConfig))
+    const lease: Lease = { revision: 7, sentAt: 1_700_000_000_000 }
+    assert.strictEqual(validUntil(defaultLeaseConfig, lease), 1_700_000_005_000)
+    assert.strictEqual(renewDueAt(defaultLeaseConfig, lease), 1_700_000_001_500)
+  })
 
-      assert.isTrue(yield* validNow)
-      yield* TestClock.adjust(config.ttlMillis - config.safetyMarginMillis - 1)
-      assert.isTrue(yield* validNow, "still valid 1 ms before the end")
-      yield* TestClock.adjust(1)
-      assert.strictEqual(yield* Clock.currentTimeMillis, sentAt + 5000)
-      assert.isFalse(yield* validNow, "invalid at sentAt + ttl - margin")
-      yield* TestClock.adjust(60_000)
-      assert.isFalse(yield* validNow)
-    }))
-
-  it.effect("a leader checking every millisecond stops at exactly validUntil", () =>
+  it.effect("a leader sleeping until its renewal is due wakes with leadership left for another try", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(42_000)
       const lease: Lease = { revision: 1, sentAt: yield* Clock.currentTimeMillis }
-      const stopsAt = yield* Effect.gen(function*() {
-        while (isValid(config, lease, yield* Clock.currentTimeMillis)) yield* Effect.sleep(1)
-        return yield* Clock.currentTimeMillis
-      }).pipe(Effect.forkChild)
-
-      yield* TestClock.adjust(4999)
-      assert.isUndefined(stopsAt.pollUnsafe(), "stopped early")
+      const sleeper = yield* Effect.sleep(renewDueAt(defaultLeaseConfig, lease) - lease.sentAt).pipe(
+        Effect.andThen(Clock.currentTimeMillis),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(1499)
+      assert.isUndefined(sleeper.pollUnsafe(), "woke before the renewal was due")
       yield* TestClock.adjust(10_000)
-      assert.strictEqual(yield* Fiber.join(stopsAt), 42_000 + 5000)
-      assert.strictEqual(validUntil(config, lease), 42_000 + 5000)
+      const woke = yield* Fiber.join(sleeper)
+      assert.strictEqual(woke, 43_500)
+      // The renewal fails; the next one is due a period later, still inside the lease.
+      assert.isAtMost(woke + defaultLeaseConfig.renewEveryMillis, validUntil(defaultLeaseConfig, lease))
+      // The lock the server holds outlives the leader's own deadline.
+      assert.isBelow(validUntil(defaultLeaseConfig, lease), lease.sentAt + defaultLeaseConfig.ttlMillis)
     }))
+})
 
-  it("a renewal is due renewEvery after the send time", () => {
-    assert.strictEqual(renewDueAt(config, { revision: 3, sentAt: 10_000 }), 11_500)
+describe("validUntil and renewDueAt", () => {
+  it("a leader stops strictly before the server's expiry whenever the margin is positive", () => {
+    fc.assert(fc.property(anyConfig, anyLease, (config, lease) => {
+      const serverExpiry = lease.sentAt + config.ttlMillis
+      if (config.safetyMarginMillis > 0) assert.isBelow(validUntil(config, lease), serverExpiry)
+      else assert.isAtMost(validUntil(config, lease), serverExpiry)
+    }))
   })
 
-  it("isValid agrees with validUntil for any lease and time", () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1000, max: 60_000 }),
-      fc.integer({ min: 0, max: 999 }),
-      fc.integer({ min: 0, max: 2 ** 40 }),
-      fc.integer({ min: -100_000, max: 100_000 }),
-      (ttlMillis, safetyMarginMillis, sentAt, offset) => {
-        const c = { ttlMillis, renewEveryMillis: 100, safetyMarginMillis }
-        const lease = { revision: 1, sentAt }
-        const now = sentAt + offset
-        assert.strictEqual(isValid(c, lease, now), offset < ttlMillis - safetyMarginMillis)
-        // Never valid at or past the moment the server may drop the lock.
-        if (offset >= ttlMillis) assert.isFalse(isValid(c, lease, now))
-      }
-    ))
+  it("a wider margin moves the deadline earlier, a longer lock moves it later", () => {
+    fc.assert(fc.property(anyConfig, anyLease, fc.integer({ min: 1, max: 10_000 }), (config, lease, more) => {
+      const wider = { ...config, safetyMarginMillis: config.safetyMarginMillis + more }
+      const longer = { ...config, ttlMillis: config.ttlMillis + more }
+      assert.isBelow(validUntil(wider, lease), validUntil(config, lease))
+      assert.isAbove(validUntil(longer, lease), validUntil(config, lease))
+      assert.strictEqual(renewDueAt(wider, lease), renewDueAt(config, lease))
+    }))
+  })
+
+  it("count from the send time: a later send moves both by the same amount, and the revision plays no part", () => {
+    fc.assert(fc.property(anyConfig, anyLease, fc.nat(2 ** 30), anyLease, (config, lease, later, other) => {
+      const renewed: Lease = { revision: other.revision, sentAt: lease.sentAt + later }
+      assert.strictEqual(validUntil(config, renewed) - validUntil(config, lease), later)
+      assert.strictEqual(renewDueAt(config, renewed) - renewDueAt(config, lease), later)
+    }))
+  })
+
+  it("a renewal is due after the send, and before the deadline whenever the configuration is accepted", () => {
+    fc.assert(fc.property(anyConfig, anyLease, (config, lease) => {
+      assert.isAbove(renewDueAt(config, lease), lease.sentAt)
+      if (leaseConfigProblem(config) === undefined) assert.isBelow(renewDueAt(config, lease), validUntil(config, lease))
+    }))
   })
 })
 
 describe("leaseConfigProblem", () => {
-  it("accepts the default configuration", () => {
-    assert.isUndefined(leaseConfigProblem(defaultLeaseConfig))
+  it("an accepted configuration always leaves room for two renewals before validUntil", () => {
+    fc.assert(fc.property(anyConfig, anyLease, (config, lease) => {
+      if (leaseConfigProblem(config) !== undefined) return
+      const secondRenewal = renewDueAt(config, lease) + config.renewEveryMillis
+      assert.isAtMost(secondRenewal, validUntil(config, lease))
+    }))
   })
 
-  it("refuses a margin that swallows the whole ttl", () => {
-    for (const safetyMarginMillis of [6000, 7000]) {
-      const problem = leaseConfigProblem({ ttlMillis: 6000, renewEveryMillis: 1000, safetyMarginMillis })
+  it("a configuration without room for two renewals is refused, naming renewEveryMillis", () => {
+    fc.assert(fc.property(anyConfig, anyLease, (config, lease) => {
+      const secondRenewal = renewDueAt(config, lease) + config.renewEveryMillis
+      if (secondRenewal <= validUntil(config, lease)) return
+      const problem = leaseConfigProblem(config)
+      assert.isDefined(problem)
+      if (config.safetyMarginMillis < config.ttlMillis) assert.include(problem, "renewEveryMillis")
+    }))
+  })
+
+  it("a margin as long as the lock or longer is refused, naming safetyMarginMillis", () => {
+    fc.assert(fc.property(anyConfig, fc.nat(60_000), (config, over) => {
+      const problem = leaseConfigProblem({ ...config, safetyMarginMillis: config.ttlMillis + over })
       assert.isDefined(problem)
       assert.include(problem, "safetyMarginMillis")
-    }
+    }))
   })
 
-  it("refuses renewals too rare to fit two before the lease runs out", () => {
-    // ttl - margin = 5000: two renewals of 2501 do not fit, two of 2500 just do.
-    const problem = leaseConfigProblem({ ttlMillis: 6000, renewEveryMillis: 2501, safetyMarginMillis: 1000 })
-    assert.isDefined(problem)
-    assert.include(problem, "renewEveryMillis")
+  it("accepts and refuses at the exact edge: two renewals that just fit, and one millisecond more", () => {
+    // ttl - margin = 5000: two renewals of 2500 fit, two of 2501 do not.
     assert.isUndefined(leaseConfigProblem({ ttlMillis: 6000, renewEveryMillis: 2500, safetyMarginMillis: 1000 }))
-    assert.isUndefined(leaseConfigProblem({ ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 0 }))
-  })
-
-  it("any accepted configuration leaves room for two renewals inside the valid window", () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1000, max: 120_000 }),
-      fc.integer({ min: 1, max: 120_000 }),
-      fc.integer({ min: 0, max: 120_000 }),
-      (ttlMillis, renewEveryMillis, safetyMarginMillis) => {
-        const c = { ttlMillis, renewEveryMillis, safetyMarginMillis }
-        const lease = { revision: 1, sentAt: 0 }
-        const accepted = leaseConfigProblem(c) === undefined
-        assert.strictEqual(
-          accepted,
-          safetyMarginMillis < ttlMillis && 2 * renewEveryMillis <= ttlMillis - safetyMarginMillis
-        )
-        if (accepted) {
-          assert.isAbove(validUntil(c, lease), lease.sentAt)
-          assert.isAtMost(renewDueAt(c, lease) + renewEveryMillis, validUntil(c, lease))
-        }
-      }
-    ))
+    assert.include(
+      leaseConfigProblem({ ttlMillis: 6000, renewEveryMillis: 2501, safetyMarginMillis: 1000 }),
+      "renewEveryMillis"
+    )
+    assert.isUndefined(leaseConfigProblem({ ttlMillis: 6000, renewEveryMillis: 3000, safetyMarginMillis: 0 }))
+    assert.include(leaseConfigProblem({ ttlMillis: 6000, renewEveryMillis: 1, safetyMarginMillis: 6000 }), "safety")
   })
 
   it("the schema refuses values that are not lease settings at all", () => {
     const decode = Schema.decodeUnknownOption(LeaseConfig)
-    assert.isTrue(decode({ ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 1000 })._tag === "Some")
+    assert.strictEqual(decode({ ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 1000 })._tag, "Some")
     for (
       const bad of [
         { ttlMillis: 999, renewEveryMillis: 100, safetyMarginMillis: 0 },

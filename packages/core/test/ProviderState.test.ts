@@ -1,114 +1,177 @@
-// Fencing: once a leader has written its fence, no older leader's write can
-// land. The property plays leaders against a model of KV's compare-and-set
-// with every interleaving fast-check can find: stale reads, late writes,
-// elections in the middle of anything.
+// The provider's state in KV (src/ProviderState.ts): `checkFence` decides for
+// any two fences exactly as the module documents, and the stored state
+// survives its JSON codec whole (fence, token, carry, budget, breaker) with
+// the secrets kept Redacted once decoded, while states written by earlier
+// versions decode as documented. The leader's use of the fence is tested
+// against the real FencedState in packages/service.
+import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { checkFence, type Fence, type ProviderState } from "../src/ProviderState.ts"
+import { Redacted, Schema } from "effect"
+import { checkFence, type Fence, type ProviderState, ProviderStateJson } from "../src/ProviderState.ts"
+import type { BudgetState } from "../src/RateBudget.ts"
+
+const holder = fc.constantFrom("replica-a", "replica-b", "replica-c")
+const fence: fc.Arbitrary<Fence> = fc.record({ holder, term: fc.integer({ min: 0, max: 6 }) })
+const millis = fc.integer({ min: 0, max: 2 ** 45 })
+const secret = fc.stringMatching(/^[A-Za-z0-9]{12,24}$/).map((s) => `SECRET${s}END`)
+
+const budget: fc.Arbitrary<BudgetState> = fc.oneof(
+  fc.record({
+    calls: fc.array(millis, { maxLength: 5 }).map((calls) => [...calls].sort((a, b) => a - b)),
+    at: millis,
+    blockedUntil: millis
+  }, { requiredKeys: ["calls", "at"] }),
+  fc.record({ available: fc.double({ min: 0, max: 10, noNaN: true }), at: millis, blockedUntil: millis }, {
+    requiredKeys: ["available", "at"]
+  })
+)
+
+/** Any state the leader may write, with its secrets in clear (`accessToken`, `carry`). */
+const plainState = fc.record({
+  token: fc.record({
+    accessToken: secret,
+    tokenType: fc.constantFrom<string>("Bearer", "BEARER"),
+    issuedAt: millis,
+    expiresAt: millis,
+    reason: fc.constantFrom("initial", "unauthorized-report", "proactive", "operator"),
+    version: fc.integer({ min: 1, max: 2 ** 40 })
+  }, { requiredKeys: ["accessToken", "tokenType", "issuedAt", "reason"] }),
+  carry: secret,
+  budget,
+  breaker: fc.record({ reason: fc.string(), since: millis, fingerprint: fc.stringMatching(/^[0-9a-f]{8,64}$/) }),
+  fence
+}, { requiredKeys: [] })
+type PlainState = typeof plainState extends fc.Arbitrary<infer A> ? A : never
+
+const redact = ({ token, carry, ...rest }: PlainState): ProviderState => ({
+  ...rest,
+  ...(token === undefined ? {} : { token: { ...token, accessToken: Redacted.make(token.accessToken) } }),
+  ...(carry === undefined ? {} : { carry: Redacted.make(carry) })
+})
+
+const reveal = ({ token, carry, ...rest }: ProviderState): PlainState => ({
+  ...rest,
+  ...(token === undefined ? {} : { token: { ...token, accessToken: Redacted.value(token.accessToken) } }),
+  ...(carry === undefined ? {} : { carry: Redacted.value(carry) })
+})
+
+const encode = Schema.encodeSync(ProviderStateJson)
+const decode = Schema.decodeUnknownSync(ProviderStateJson)
 
 describe("checkFence", () => {
-  const mine: Fence = { holder: "b", term: 7 }
-  it("is ours when the fence is our holder and term", () => {
-    assert.strictEqual(checkFence({ fence: mine }, mine), "ours")
+  it("a state nobody fenced is unfenced, whoever reads it", () => {
+    fc.assert(fc.property(fence, (mine) => assert.strictEqual(checkFence({}, mine), "unfenced")))
   })
-  it("is unfenced when nobody, or an older term, wrote last", () => {
-    assert.strictEqual(checkFence({}, mine), "unfenced")
-    assert.strictEqual(checkFence({ fence: { holder: "a", term: 3 } }, mine), "unfenced")
+
+  it("a fence of an older term is unfenced: this leader must write its own", () => {
+    fc.assert(fc.property(fence, fence, (written, mine) => {
+      fc.pre(written.term < mine.term)
+      assert.strictEqual(checkFence({ fence: written }, mine), "unfenced")
+    }))
   })
-  it("is deposed when a newer term wrote", () => {
-    assert.strictEqual(checkFence({ fence: { holder: "c", term: 9 } }, mine), "deposed")
+
+  it("a fence of a newer term deposes this leader, whoever wrote it", () => {
+    fc.assert(fc.property(fence, fence, (written, mine) => {
+      fc.pre(written.term > mine.term)
+      assert.strictEqual(checkFence({ fence: written }, mine), "deposed")
+    }))
   })
-  it("is deposed when another holder claims the same term (it cannot be ours)", () => {
-    assert.strictEqual(checkFence({ fence: { holder: "c", term: 7 } }, mine), "deposed")
+
+  it("in the same term, only this leader's own fence is ours; another holder's deposes it", () => {
+    fc.assert(fc.property(fence, holder, (mine, other) => {
+      assert.strictEqual(checkFence({ fence: mine }, mine), "ours")
+      const written = { holder: other, term: mine.term }
+      assert.strictEqual(checkFence({ fence: written }, mine), other === mine.holder ? "ours" : "deposed")
+    }))
+  })
+
+  it("of two leaders of different terms, the older is deposed by the newer's fence, never the reverse", () => {
+    fc.assert(fc.property(fence, fence, (a, b) => {
+      fc.pre(a.term !== b.term)
+      const [older, newer] = a.term < b.term ? [a, b] : [b, a]
+      assert.strictEqual(checkFence({ fence: newer }, older), "deposed")
+      assert.strictEqual(checkFence({ fence: older }, newer), "unfenced")
+    }))
+  })
+
+  it("looks at the fence alone, not at what else the state holds", () => {
+    fc.assert(fc.property(plainState, fence, (state, mine) => {
+      const bare: ProviderState = state.fence === undefined ? {} : { fence: state.fence }
+      assert.strictEqual(checkFence(redact(state), mine), checkFence(bare, mine))
+    }))
   })
 })
 
-interface Kv {
-  readonly revision: number
-  readonly state: ProviderState
-}
-
-interface Leader {
-  readonly fence: Fence
-  view: Kv | undefined
-  stopped: boolean
-}
-
-type Action =
-  | { readonly _tag: "Elect" }
-  | { readonly _tag: "Read"; readonly leader: number }
-  | { readonly _tag: "Write"; readonly leader: number }
-
-const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 1, arbitrary: fc.constant<Action>({ _tag: "Elect" }) },
-  { weight: 3, arbitrary: fc.nat(5).map((leader): Action => ({ _tag: "Read", leader })) },
-  { weight: 4, arbitrary: fc.nat(5).map((leader): Action => ({ _tag: "Write", leader })) }
-)
-
-/**
- * Leaders follow the service's protocol: write only from a state read that
- * is theirs or unfenced (adding their fence); on a conflict, read again and
- * stop if a newer fence is there. Returns the fence of every write that landed.
- */
-const play = (actions: ReadonlyArray<Action>): ReadonlyArray<Fence> => {
-  let kv: Kv = { revision: 0, state: {} }
-  const leaders: Array<Leader> = []
-  const landed: Array<Fence> = []
-  for (const a of actions) {
-    if (a._tag === "Elect") {
-      // Terms come from the lock's revisions: they only grow.
-      leaders.push({ fence: { holder: `r${leaders.length}`, term: leaders.length + 1 }, view: undefined, stopped: false })
-      continue
-    }
-    const leader = leaders[a.leader % Math.max(1, leaders.length)]
-    if (leader === undefined || leader.stopped) continue
-    if (a._tag === "Read") {
-      leader.view = kv
-      continue
-    }
-    if (leader.view === undefined) continue
-    if (checkFence(leader.view.state, leader.fence) === "deposed") {
-      leader.stopped = true
-      continue
-    }
-    if (leader.view.revision !== kv.revision) {
-      leader.view = kv
-      if (checkFence(kv.state, leader.fence) === "deposed") leader.stopped = true
-      continue
-    }
-    kv = { revision: kv.revision + 1, state: { ...leader.view.state, fence: leader.fence } }
-    leader.view = kv
-    landed.push(leader.fence)
-  }
-  return landed
-}
-
-describe("fencing", () => {
-  it("once a leader's fence has landed, no older leader's write lands", () => {
-    fc.assert(
-      fc.property(fc.array(action, { maxLength: 200 }), (actions) => {
-        const landed = play(actions)
-        for (let i = 1; i < landed.length; i++) {
-          assert.isAtLeast((landed[i] as Fence).term, (landed[i - 1] as Fence).term, JSON.stringify(landed))
-        }
-      }),
-      { numRuns: 2_000 }
-    )
+describe("ProviderStateJson", () => {
+  it("round-trips any stored state: fence, token, carry, budget and breaker", () => {
+    fc.assert(fc.property(plainState, (state) => {
+      const decoded = decode(encode(redact(state)))
+      assert.deepStrictEqual(reveal(decoded), state)
+      if (state.fence !== undefined) assert.strictEqual(checkFence(decoded, state.fence), "ours")
+    }))
   })
 
-  it("a deposed leader that wakes with a stale view stops instead of writing", () => {
-    const landed = play([
-      { _tag: "Elect" },
-      { _tag: "Read", leader: 0 },
-      { _tag: "Write", leader: 0 }, // r0 fences
-      { _tag: "Read", leader: 0 }, // r0 prepares a commit... and pauses
-      { _tag: "Elect" },
-      { _tag: "Read", leader: 1 },
-      { _tag: "Write", leader: 1 }, // r1 fences
-      { _tag: "Write", leader: 0 }, // r0 wakes: conflict, reads, finds r1's fence, stops
-      { _tag: "Read", leader: 0 },
-      { _tag: "Write", leader: 0 }
-    ])
-    assert.deepStrictEqual(landed.map((fence) => fence.holder), ["r0", "r1"])
+  it("keeps the token and carry Redacted once decoded: never printed, whatever prints the state", () => {
+    fc.assert(fc.property(plainState, (state) => {
+      const decoded = decode(encode(redact(state)))
+      if (decoded.token !== undefined) assert.isTrue(Redacted.isRedacted(decoded.token.accessToken))
+      if (decoded.carry !== undefined) assert.isTrue(Redacted.isRedacted(decoded.carry))
+      const printed = [inspect(decoded, { depth: null }), JSON.stringify(decoded), String(decoded.carry)]
+      for (const text of printed) assert.notMatch(text, /SECRET[A-Za-z0-9]+END/, "a secret was printed")
+    }))
+  })
+
+  it("writes the secrets to KV in clear: they are the state's payload", () => {
+    const json = JSON.parse(encode({ carry: Redacted.make("refresh-1"), fence: { holder: "replica-a", term: 2 } }))
+    assert.deepStrictEqual(json, { carry: "refresh-1", fence: { holder: "replica-a", term: 2 } })
+  })
+
+  it("reads an empty state, as written before any leader, as unfenced with nothing in it", () => {
+    const state = decode(`{}`)
+    assert.deepStrictEqual(state, {})
+    assert.strictEqual(checkFence(state, { holder: "replica-a", term: 1 }), "unfenced")
+  })
+
+  it("reads a token without version (the write that introduced it), and an old bucket budget", () => {
+    const state = decode(JSON.stringify({
+      token: { accessToken: "tok", tokenType: "Bearer", issuedAt: 10, reason: "initial" },
+      budget: { available: 3.5, at: 10 }
+    }))
+    assert.notProperty(state.token, "version")
+    assert.deepStrictEqual(state.budget, { available: 3.5, at: 10 })
+  })
+
+  it("drops fields it does not know, at every level", () => {
+    const state = decode(JSON.stringify({
+      shard: 4,
+      token: { accessToken: "tok", tokenType: "Bearer", issuedAt: 10, reason: "initial", scope: "read" },
+      fence: { holder: "replica-a", term: 3, epoch: 9 },
+      breaker: { reason: "401", since: 5, fingerprint: "ab", by: "x" }
+    }))
+    const written = JSON.parse(encode(state))
+    assert.deepStrictEqual(written, {
+      token: { accessToken: "tok", tokenType: "Bearer", issuedAt: 10, reason: "initial" },
+      fence: { holder: "replica-a", term: 3 },
+      breaker: { reason: "401", since: 5, fingerprint: "ab" }
+    })
+  })
+
+  it("refuses a damaged state rather than reading it as an unfenced or empty one", () => {
+    const decodeOption = Schema.decodeUnknownOption(ProviderStateJson)
+    for (
+      const bad of [
+        `not json`,
+        `{"fence":{"holder":"replica-a","term":1.5}}`,
+        `{"fence":{"term":3}}`,
+        `{"token":{"accessToken":"tok","tokenType":"Bearer","issuedAt":10,"reason":"whim"}}`,
+        `{"token":{"accessToken":"tok","tokenType":"Bearer","issuedAt":10,"reason":"initial","version":0}}`,
+        `{"carry":42}`,
+        `{"budget":{"spent":3}}`,
+        `{"breaker":{"reason":"401","since":5}}`
+      ]
+    ) {
+      assert.strictEqual(decodeOption(bad)._tag, "None", bad)
+    }
   })
 })

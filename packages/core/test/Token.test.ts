@@ -3,7 +3,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { Redacted } from "effect"
-import { isNewer, newest, Token } from "../src/Token.ts"
+import { isNewer, Token } from "../src/Token.ts"
 
 const token = (version: number, accessToken = `secret-${version}`, provider = "project44-eu") =>
   new Token({
@@ -35,42 +35,6 @@ describe("isNewer", () => {
       // Irreflexive and asymmetric: two offers can never replace each other.
       assert.isFalse(isNewer(token(a), token(a)))
       assert.isFalse(isNewer(token(a), token(b)) && isNewer(token(b), token(a)))
-    }))
-  })
-})
-
-describe("newest", () => {
-  it("picks the higher version whichever side it is on", () => {
-    const older = token(4)
-    const newer = token(9)
-    assert.strictEqual(newest(older, newer), newer)
-    assert.strictEqual(newest(newer, older), newer)
-  })
-
-  it("keeps the first of two equal versions", () => {
-    const first = token(5, "first")
-    const second = token(5, "second")
-    assert.strictEqual(newest(first, second), first)
-  })
-
-  it("returns one of its arguments with the highest version, and agrees with isNewer", () => {
-    fc.assert(fc.property(version, version, (va, vb) => {
-      const a = token(va)
-      const b = token(vb)
-      const result = newest(a, b)
-      assert.isTrue(result === a || result === b)
-      assert.strictEqual(result.version, Math.max(va, vb))
-      assert.strictEqual(result, isNewer(b, a) ? b : a)
-    }))
-  })
-
-  it("folding a list gives its highest version, in any order", () => {
-    fc.assert(fc.property(fc.array(version, { minLength: 1, maxLength: 30 }), (versions) => {
-      const tokens = versions.map((v) => token(v))
-      const [head, ...rest] = tokens
-      if (head === undefined) return
-      assert.strictEqual(rest.reduce(newest, head).version, Math.max(...versions))
-      assert.strictEqual([...rest].reverse().reduce(newest, head).version, Math.max(...versions))
     }))
   })
 })

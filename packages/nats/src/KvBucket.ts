@@ -1,7 +1,9 @@
 /**
  * A JetStream KV bucket seen through Effect: reads, compare-and-set writes
  * and a watch, with rejections mapped to `KvConflict` (someone else wrote
- * first, JetStream API code 10071) or `KvError` (anything else).
+ * first, JetStream API code 10071) or `KvError` (anything else), and when the
+ * bucket's stream was created, which tells a bucket deleted and made again
+ * (its revisions start over at 1) from the one before.
  */
 import type { KV, KvEntry } from "@nats-io/kv"
 import { Effect, Option, Stream } from "effect"
@@ -30,6 +32,12 @@ export interface KvBucket {
   readonly deleteAt: (key: string, revision: number) => Effect.Effect<void, KvConflict | KvError>
   /** Changes to `key` from now on. */
   readonly watch: (key: string) => Stream.Stream<KvChange, KvError>
+  /**
+   * When the bucket's stream was created (epoch milliseconds, the server's
+   * clock), asked afresh on every run: a bucket deleted and created again
+   * under the same name has a later one, and its revisions restart at 1.
+   */
+  readonly created: Effect.Effect<number, KvError>
 }
 
 // 10164 ("wrong last sequence, unknown") is what nats.js itself also treats as a lost race.
@@ -58,8 +66,18 @@ export const makeKvBucket = (name: string, kv: KV): KvBucket => {
       ? Option.none()
       : Option.some({ revision: entry.revision, value: entry.string() })
 
+  const created = Effect.tryPromise({ try: () => kv.status(), catch: fail("status") }).pipe(
+    Effect.flatMap((status) => {
+      const millis = Date.parse(status.streamInfo.created)
+      return Number.isFinite(millis)
+        ? Effect.succeed(millis)
+        : Effect.fail(fail("status")(`unreadable creation time "${status.streamInfo.created}"`))
+    })
+  )
+
   return {
     name,
+    created,
     get: (key) => Effect.tryPromise({ try: () => kv.get(key), catch: fail("get") }).pipe(Effect.map(live)),
     create: (key, value) => write("create", key, () => kv.create(key, value)),
     update: (key, value, revision) => write("update", key, () => kv.update(key, value, revision)),

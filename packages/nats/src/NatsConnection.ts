@@ -5,7 +5,8 @@
  */
 import { Kvm } from "@nats-io/kv"
 import { connect, type Msg, type NatsConnection as RawConnection } from "@nats-io/transport-node"
-import { Context, Effect, FiberSet, Layer, Schedule, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, PubSub, Schedule, type Scope, Stream } from "effect"
+import { drainMillis, serveWith } from "./internal/Serve.ts"
 import { type KvBucket, makeKvBucket } from "./KvBucket.ts"
 import { KvError, NatsConnectError, NatsPublishError, NatsRequestError } from "./NatsError.ts"
 
@@ -31,7 +32,6 @@ export interface BucketOptions {
 export type InboundMessage = Pick<Msg, "subject" | "data" | "reply" | "respond" | "string">
 
 export class NatsConnection extends Context.Service<NatsConnection, {
-  readonly raw: RawConnection
   readonly request: (subject: string, payload: string, timeoutMillis: number) => Effect.Effect<string, NatsRequestError>
   readonly publish: (subject: string, payload: string) => Effect.Effect<void, NatsPublishError>
   /**
@@ -56,6 +56,12 @@ export class NatsConnection extends Context.Service<NatsConnection, {
     handle: (message: InboundMessage) => Effect.Effect<void, never, R> | undefined
   ) => Effect.Effect<void, never, Scope.Scope | R>
   readonly bucket: (name: string, options: BucketOptions) => Effect.Effect<KvBucket, KvError>
+  /**
+   * One element each time the connection is back after a disconnect, once
+   * its subscriptions are in place again. What was published in between is
+   * lost to them: a subscriber that must not miss anything asks again.
+   */
+  readonly reconnects: Stream.Stream<void>
 }>()("@tokenbus/nats/NatsConnection") {
   static readonly layer = (options: NatsConnectionOptions): Layer.Layer<NatsConnection, NatsConnectError> =>
     Layer.effect(NatsConnection, acquire(options))
@@ -85,9 +91,9 @@ const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
     }),
     (connection) => Effect.promise(() => connection.drain().catch(() => connection.close()))
   )
-  yield* logStatusChanges(raw)
+  const reconnected = yield* PubSub.unbounded<void>()
+  yield* logStatusChanges(raw, reconnected)
   return NatsConnection.of({
-    raw,
     request: (subject, payload, timeoutMillis) => request(raw, subject, payload, timeoutMillis),
     publish: (subject, payload) =>
       Effect.try({
@@ -95,13 +101,12 @@ const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
         catch: (cause) => new NatsPublishError({ subject, message: `publish on ${subject} failed: ${messageOf(cause)}`, cause })
       }),
     subscribe: (subject, options, onMessage) => subscribe(raw, subject, options, onMessage),
-    serve: (subject, options, handle) => serve(raw, subject, options, handle),
-    bucket: (name, bucketOptions) => openBucket(raw, name, bucketOptions)
+    serve: (subject, options, handle) =>
+      serveWith((onMessage) => subscribe(raw, subject, options, onMessage), handle),
+    bucket: (name, bucketOptions) => openBucket(raw, name, bucketOptions),
+    reconnects: Stream.fromPubSub(reconnected)
   })
 })
-
-/** How long closing a subscription may wait for messages already in flight. */
-const drainMillis = 2_000
 
 const subscribe = (
   raw: RawConnection,
@@ -121,23 +126,6 @@ const subscribe = (
     (subscription) =>
       Effect.promise(() => subscription.drain().catch(() => undefined)).pipe(Effect.timeout(drainMillis), Effect.ignore)
   ).pipe(Effect.asVoid)
-
-const serve = <R>(
-  raw: RawConnection,
-  subject: string,
-  options: { readonly queue?: string },
-  handle: (message: InboundMessage) => Effect.Effect<void, never, R> | undefined
-) =>
-  Effect.gen(function*() {
-    const answering = yield* FiberSet.make<void, never>()
-    const run = yield* FiberSet.runtime(answering)<R>()
-    // Finalizers run last-in first-out: drain the subscription, then wait for the answers under way.
-    yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(answering).pipe(Effect.timeout(drainMillis), Effect.ignore))
-    yield* subscribe(raw, subject, options, (message) => {
-      const answer = handle(message)
-      if (answer !== undefined) run(answer)
-    })
-  })
 
 const request = (raw: RawConnection, subject: string, payload: string, timeoutMillis: number) =>
   Effect.tryPromise({
@@ -171,15 +159,21 @@ const openBucket = (raw: RawConnection, name: string, options: BucketOptions) =>
     Effect.map((kv) => makeKvBucket(name, kv))
   )
 
-/** Disconnects and reconnects are what an operator wants to see; the rest is noise. */
-const logStatusChanges = (raw: RawConnection) =>
+/**
+ * Disconnects and reconnects are what an operator wants to see; the rest is
+ * noise. Reconnects also go to `reconnected`, for `reconnects`.
+ */
+const logStatusChanges = (raw: RawConnection, reconnected: PubSub.PubSub<void>) =>
   Stream.fromAsyncIterable(raw.status(), () => undefined).pipe(
     Stream.runForEach((status) => {
       switch (status.type) {
         case "disconnect":
           return Effect.logWarning("disconnected from NATS").pipe(Effect.annotateLogs({ server: status.server }))
         case "reconnect":
-          return Effect.logInfo("reconnected to NATS").pipe(Effect.annotateLogs({ server: status.server }))
+          return Effect.logInfo("reconnected to NATS").pipe(
+            Effect.annotateLogs({ server: status.server }),
+            Effect.andThen(PubSub.publish(reconnected, undefined))
+          )
         case "error":
           return Effect.logError("NATS server error").pipe(Effect.annotateLogs({ error: messageOf(status.error) }))
         default:

@@ -1,4 +1,3 @@
 export * from "./KvBucket.ts"
 export * from "./NatsConnection.ts"
 export * from "./NatsError.ts"
-export * from "./MemoryKvBucket.ts"

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { makeMemoryKvBucket, makeMemoryKvStore, type MemoryKvBucket } from "../src/MemoryKvBucket.ts"
+import { makeMemoryKvBucket, makeMemoryKvStore, type MemoryKvBucket } from "../../src/testing/MemoryKvBucket.ts"
 
 const expectConflict = <A, E extends { readonly _tag: string }>(operation: Effect.Effect<A, E>) =>
   Effect.gen(function*() {

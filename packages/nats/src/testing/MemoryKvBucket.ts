@@ -14,11 +14,21 @@
  *
  * A store is the bucket on the server; each `view` is one client of it with
  * its own network faults (`partition`, `delayReplies`), so a test can cut
- * off or slow down one replica while the others carry on.
+ * off or slow down one replica while the others carry on. The store keeps
+ * the clock it was made with, as a server has its own: a test may give a
+ * client another one (a wall clock that steps) without moving the server's.
+ *
+ * `destroy` and `recreate` are an operator's `kv.destroy()` and creating the
+ * bucket again: while it is gone every operation fails with `KvError`; the
+ * new stream is empty, its revisions start over at 1 and its `created` is
+ * later. Views made before keep working on the new stream, as a nats.js
+ * handle does (it names the stream, not one incarnation of it), but watches
+ * started before the destroy deliver nothing more: pessimistic, since
+ * whether a nats.js watch resumes on a new stream is not something to rely on.
  */
 import { Clock, Effect, Latch, Option, PubSub, Stream } from "effect"
-import type { KvBucket, KvChange, KvValue } from "./KvBucket.ts"
-import { KvConflict, KvError } from "./NatsError.ts"
+import type { KvBucket, KvChange, KvValue } from "../KvBucket.ts"
+import { KvConflict, KvError } from "../NatsError.ts"
 
 export interface MemoryKvOptions {
   /** Like the bucket's `ttl`: keys not written for this long are gone. Absent or 0: keys never expire. */
@@ -45,6 +55,18 @@ export interface MemoryKvStore {
   readonly name: string
   /** A new client of the bucket, connected until its own `partition` says otherwise. */
   readonly view: Effect.Effect<MemoryKvBucket>
+  /** Deletes the bucket's stream: every operation fails with `KvError` until `recreate`. */
+  readonly destroy: Effect.Effect<void>
+  /** Creates the stream anew (destroying it first if need be), with the same options: empty, revisions from 1. */
+  readonly recreate: Effect.Effect<void>
+  /** True between `destroy` and `recreate`. */
+  readonly destroyed: Effect.Effect<boolean>
+}
+
+/** A change, with the incarnation of the stream it was written to. */
+interface StreamChange {
+  readonly incarnation: number
+  readonly change: KvChange
 }
 
 /** The last message written for a key, as the bucket's stream holds it. */
@@ -58,9 +80,13 @@ interface Entry {
 export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): Effect.Effect<MemoryKvStore> =>
   Effect.gen(function*() {
     const ttlMillis = options.ttlMillis ?? 0
+    const clock = yield* Clock.Clock
     const entries = new Map<string, Entry>()
-    const changes = yield* PubSub.unbounded<KvChange>()
+    const changes = yield* PubSub.unbounded<StreamChange>()
     let lastRevision = 0
+    let incarnation = 0
+    let destroyed = false
+    let createdAt = clock.currentTimeMillisUnsafe()
 
     /** The key's last message, unless the TTL has removed it. */
     const lastEntry = (key: string, now: number): Entry | undefined => {
@@ -75,7 +101,7 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
     const write = (key: string, operation: Entry["operation"], value: string, now: number): number => {
       const revision = ++lastRevision
       entries.set(key, { revision, operation, value, writtenAt: now })
-      PubSub.publishUnsafe(changes, { key, revision, operation })
+      PubSub.publishUnsafe(changes, { incarnation, change: { key, revision, operation } })
       return revision
     }
 
@@ -84,13 +110,32 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
 
     // Each operation reads, checks and writes in one synchronous step, so
     // concurrent fibers see compare-and-set exactly as the server applies it.
-    const atomically = <A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.suspend(() => f(now)))
+    const atomically = <A, E>(operation: string, f: (now: number) => Effect.Effect<A, E>) =>
+      Effect.suspend((): Effect.Effect<A, E | KvError> =>
+        destroyed
+          ? Effect.fail(
+            new KvError({ bucket: name, operation, message: `KV ${operation} on ${name} failed: stream not found` })
+          )
+          : f(clock.currentTimeMillisUnsafe())
+      )
+
+    const destroy = Effect.sync(() => {
+      destroyed = true
+      entries.clear()
+    })
+    const recreate = Effect.sync(() => {
+      entries.clear()
+      lastRevision = 0
+      incarnation++
+      destroyed = false
+      createdAt = clock.currentTimeMillisUnsafe()
+    })
 
     const bucket: KvBucket = {
       name,
+      created: atomically("status", () => Effect.succeed(createdAt)),
       get: (key) =>
-        atomically((now) => {
+        atomically("get", (now) => {
           const entry = lastEntry(key, now)
           return Effect.succeed(
             entry?.operation === "PUT"
@@ -99,13 +144,13 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
           )
         }),
       create: (key, value) =>
-        atomically((now) =>
+        atomically("create", (now) =>
           lastEntry(key, now)?.operation === "PUT"
             ? Effect.fail(conflict(key))
             : Effect.succeed(write(key, "PUT", value, now))
         ),
       update: (key, value, revision) =>
-        atomically((now): Effect.Effect<number, KvConflict | KvError> => {
+        atomically("update", (now): Effect.Effect<number, KvConflict | KvError> => {
           // nats.js refuses these before sending anything.
           if (revision <= 0) {
             return Effect.fail(
@@ -117,15 +162,20 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
             : Effect.fail(conflict(key))
         }),
       deleteAt: (key, revision) =>
-        atomically((now) =>
+        atomically("delete", (now) =>
           (lastEntry(key, now)?.revision ?? 0) === revision
             ? Effect.sync(() => void write(key, "DEL", "", now))
             : Effect.fail(conflict(key))
         ),
       watch: (key) =>
         Stream.unwrap(
-          Effect.map(PubSub.subscribe(changes), (subscription) =>
-            Stream.fromSubscription(subscription).pipe(Stream.filter((change) => change.key === key)))
+          Effect.map(PubSub.subscribe(changes), (subscription) => {
+            const watched = incarnation
+            return Stream.fromSubscription(subscription).pipe(
+              Stream.filter((sent) => sent.incarnation === watched && sent.change.key === key),
+              Stream.map((sent) => sent.change)
+            )
+          })
         )
     }
 
@@ -139,6 +189,7 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
         })
       return {
         name,
+        created: call(bucket.created),
         get: (key) => call(bucket.get(key)),
         create: (key, value) => call(bucket.create(key, value)),
         update: (key, value, revision) => call(bucket.update(key, value, revision)),
@@ -155,7 +206,7 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
       }
     })
 
-    return { name, view }
+    return { name, view, destroy, recreate, destroyed: Effect.sync(() => destroyed) }
   })
 
 /** A bucket with a single client; use `makeMemoryKvStore` to partition one replica from the others. */

@@ -1,0 +1,3 @@
+export * from "./MemoryKvBucket.ts"
+export * from "./MemoryNats.ts"
+export * from "./MemoryNatsConnection.ts"
