@@ -5,8 +5,8 @@
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Config, Console, Effect, Exit, Layer, type Runtime } from "effect"
-import { cli } from "./Cli.ts"
-import * as PinoLogger from "./PinoLogger.ts"
+import { cli } from "./cli/Cli.ts"
+import * as PinoLogger from "./logging/PinoLogger.ts"
 
 const Logging = Layer.unwrap(Effect.gen(function*() {
   const level = yield* Config.LogLevel("TOKENBUS_LOG_LEVEL").pipe(Config.withDefault("Info"))

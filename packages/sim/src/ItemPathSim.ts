@@ -3,21 +3,23 @@
  * 127.0.0.1 that speaks ItemPath's username/password authentication and guards
  * `GET /api/...` with the tokens it issues.
  *
- * The API it plays (ItemPath's documented authentication):
- * - `POST /api/users/login`, JSON `{"username", "password"}` → 200
- *   `{"login": true, "accessToken", "refreshToken"}`; wrong credentials → 401
- *   `{"login": false, "message"}`. Access tokens live 15 minutes, refresh
- *   tokens 30 days; like ItemPath, the answer carries no lifetime.
+ * The API it plays, as ItemPath documents it:
+ * - `POST /api/users/login`, JSON `{"username", "password"}` sent as
+ *   `application/json` → 200 `{"login": true, "accessToken", "refreshToken"}`.
+ *   Access tokens live 15 minutes, refresh tokens 30 days; like ItemPath, the
+ *   answer carries no lifetime.
  * - `POST /api/users/refresh`, `Authorization: Bearer <refreshToken>` → 200
- *   `{"accessToken"}`; a missing, unknown, expired or revoked refresh token → 401.
+ *   `{"accessToken"}`.
  * - `POST /api/users/application-token`, the refresh token as bearer → 200
- *   `{"applicationToken"}`, an access token that never expires. ItemPath only
- *   grants it to users of type "Application" (`applicationUser: false` makes
- *   it answer 403). ItemPath's public docs do not show this reply's field name;
- *   `applicationToken` is this simulator's choice, and the tokenbus minter also
- *   accepts `accessToken` there.
+ *   `{"token"}`, an application token, which never expires. Only users of type
+ *   "application" may create one (`userType`, default "application"; any other
+ *   type is answered 403).
  * - `GET /api/<anything else>` → 200 with a live access or application token,
  *   401 otherwise.
+ * ItemPath does not document its refusals; the simulator answers wrong
+ * credentials with 401 `{"login": false, "message"}`, a missing, unknown,
+ * expired or revoked refresh token with 401 `{"msg"}`, and a login that is not
+ * JSON `{username, password}` with 400.
  *
  * Behaviour worth knowing when writing tests against it:
  * - `timeScale` divides both lifetimes, so with `timeScale: 900` an access
@@ -29,6 +31,11 @@
  * - `setHang(true)` makes `/api/users/*` accept requests and never answer them
  *   (they count in `userRequests` only). Already hung requests stay hung until
  *   the client gives up or `close()` destroys their connections.
+ * - `setTokenlessAnswers(["application-token"])` makes an endpoint issue its
+ *   tokens as usual (they count, and are listed by `issued...Tokens()`) but
+ *   answer 200 without them: what a client that cannot read the answer is left
+ *   with. `counters().applicationTokens` is then the number of non-expiring
+ *   credentials the upstream holds for this user, received or not.
  * - There is no rate limit (ItemPath documents none).
  * - It logs nothing, so secrets and tokens cannot leak into test output.
  */
@@ -37,7 +44,12 @@ import { Data, type Effect, type Scope } from "effect"
 import { acknowledged } from "./internal/AdminEndpoints.ts"
 import { answerBearerResource } from "./internal/BearerResource.ts"
 import { type ItemPathSimConfig, resolveItemPathSimConfig } from "./internal/itempath/ItemPathSimConfig.ts"
-import { type ItemPathState, makeItemPathState, zeroItemPathCounters } from "./internal/itempath/ItemPathState.ts"
+import {
+  type ItemPathState,
+  makeItemPathState,
+  type UserEndpointName,
+  zeroItemPathCounters
+} from "./internal/itempath/ItemPathState.ts"
 import {
   APPLICATION_TOKEN_PATH,
   handleUserRequest,
@@ -49,42 +61,11 @@ import { sendJson } from "./internal/sendJson.ts"
 import { simControls } from "./internal/SimControls.ts"
 import { simEntryPoints } from "./internal/SimEntryPoints.ts"
 import { listenSimServer } from "./internal/SimServer.ts"
+import type { ItemPathCounters } from "./internal/itempath/ItemPathState.ts"
+import type { ItemPathSimOptions } from "./internal/itempath/ItemPathSimConfig.ts"
 
-export interface ItemPathSimOptions {
-  readonly username: string
-  readonly password: string
-  /** Default 0: a random free port. */
-  readonly port?: number
-  /** Default 900 (15 min), in upstream seconds. */
-  readonly accessTokenLifetimeSeconds?: number
-  /** Default 2592000 (30 days), in upstream seconds. */
-  readonly refreshTokenLifetimeSeconds?: number
-  /** Default 1. */
-  readonly timeScale?: number
-  /** Default 0. Delay before `/api/users/*` answers. */
-  readonly latencyMs?: number
-  /** Default true: the user is of type "Application" and may create application tokens. */
-  readonly applicationUser?: boolean
-}
-
-export interface ItemPathCounters {
-  /** Every request to `/api/users/*`, hung and malformed ones included. */
-  readonly userRequests: number
-  readonly logins: number
-  /** 401s from login: wrong username or password. */
-  readonly loginFailures: number
-  readonly refreshes: number
-  /** 401s from refresh. */
-  readonly refreshFailures: number
-  readonly applicationTokens: number
-  /** 401s and 403s from application-token. */
-  readonly applicationTokenFailures: number
-  /** 400s: a login body that is not `{username, password}` JSON. */
-  readonly badRequests: number
-  readonly resourceOk: number
-  /** 401s from the protected resource. */
-  readonly resourceUnauthorized: number
-}
+export type { ItemPathCounters, UserEndpointName } from "./internal/itempath/ItemPathState.ts"
+export type { ItemPathSimOptions } from "./internal/itempath/ItemPathSimConfig.ts"
 
 export interface ItemPathSim {
   /** "http://127.0.0.1:PORT": what a provider's `baseUrl` should be. */
@@ -103,6 +84,8 @@ export interface ItemPathSim {
   revokeAll(): void
   setCredentials(credentials: { readonly username: string; readonly password: string }): void
   setHang(hang: boolean): void
+  /** These endpoints issue their tokens but answer 200 without them; `[]` makes every answer whole again. */
+  setTokenlessAnswers(endpoints: ReadonlyArray<UserEndpointName>): void
   /** Tokens issued so far, in issue order, revoked and expired ones included. */
   issuedAccessTokens(): ReadonlyArray<string>
   issuedRefreshTokens(): ReadonlyArray<string>
@@ -159,6 +142,7 @@ const listenItemPathSim = async (config: ItemPathSimConfig): Promise<ItemPathSim
     resourceUrl: `${baseUrl}/api/orders`,
     ...controls,
     setCredentials: ({ password, username }) => void (state.credentials = { username, password }),
+    setTokenlessAnswers: (endpoints) => void (state.tokenless = new Set(endpoints)),
     issuedAccessTokens: () => state.tokens.issued("access"),
     issuedRefreshTokens: () => state.tokens.issued("refresh"),
     issuedApplicationTokens: () => state.tokens.issued("application"),

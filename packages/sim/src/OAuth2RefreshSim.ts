@@ -43,42 +43,11 @@ import { sendJson } from "./internal/sendJson.ts"
 import { simControls } from "./internal/SimControls.ts"
 import { simEntryPoints } from "./internal/SimEntryPoints.ts"
 import { listenSimServer } from "./internal/SimServer.ts"
+import type { OAuth2RefreshCounters } from "./internal/oauth2refresh/OAuth2RefreshState.ts"
+import type { OAuth2RefreshSimOptions } from "./internal/oauth2refresh/OAuth2RefreshSimConfig.ts"
 
-export interface OAuth2RefreshSimOptions {
-  readonly clientId: string
-  /** Omit for a public client, which sends only `client_id`. */
-  readonly clientSecret?: string
-  /** Default 0: a random free port. */
-  readonly port?: number
-  /** Default 3600, in upstream seconds. */
-  readonly accessTokenLifetimeSeconds?: number
-  /** Default: refresh tokens never expire by age. In upstream seconds. */
-  readonly refreshTokenLifetimeSeconds?: number
-  /** Default 1. */
-  readonly timeScale?: number
-  /** Default 0. Delay before the token endpoint answers. */
-  readonly latencyMs?: number
-  /** Default true: every refresh rotates the refresh token. */
-  readonly rotate?: boolean
-}
-
-export interface OAuth2RefreshCounters {
-  /** Every request to the token endpoint, hung ones included. */
-  readonly tokenRequests: number
-  /** Refresh tokens redeemed for an access token. */
-  readonly refreshes: number
-  /** 400 invalid_grant: unknown, expired, revoked or reused refresh tokens. */
-  readonly invalidGrant: number
-  /** Retired refresh tokens presented again (each also counts in invalidGrant). */
-  readonly refreshReuseDetected: number
-  /** 401s from the token endpoint. */
-  readonly invalidClient: number
-  /** Other 400s: wrong grant type, content type, missing refresh_token, ambiguous client auth. */
-  readonly badRequests: number
-  readonly resourceOk: number
-  /** 401s from the protected resource. */
-  readonly resourceUnauthorized: number
-}
+export type { OAuth2RefreshCounters } from "./internal/oauth2refresh/OAuth2RefreshState.ts"
+export type { OAuth2RefreshSimOptions } from "./internal/oauth2refresh/OAuth2RefreshSimConfig.ts"
 
 export interface OAuth2RefreshSim {
   /** "http://127.0.0.1:PORT" */

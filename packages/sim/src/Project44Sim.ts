@@ -35,38 +35,11 @@ import { listenSimServer } from "./internal/SimServer.ts"
 import { makeSimState, type SimState, zeroCounters } from "./internal/SimState.ts"
 import { sendJson } from "./internal/sendJson.ts"
 import { handleTokenRequest, TOKEN_PATH } from "./internal/TokenEndpoint.ts"
+import type { Project44Counters } from "./internal/SimState.ts"
+import type { Project44SimOptions } from "./internal/SimConfig.ts"
 
-export interface Project44SimOptions {
-  readonly clientId: string
-  readonly clientSecret: string
-  /** Default 0: a random free port. */
-  readonly port?: number
-  /** Default 5. */
-  readonly tokensPerMinute?: number
-  /** Default 6. */
-  readonly burst?: number
-  /** Default 43200 (12 h), in upstream seconds. */
-  readonly tokenLifetimeSeconds?: number
-  /** Default 1. */
-  readonly timeScale?: number
-  /** Default 0. Delay before the token endpoint answers. */
-  readonly latencyMs?: number
-}
-
-export interface Project44Counters {
-  /** Every request to the token endpoint, hung ones included. */
-  readonly tokenRequests: number
-  readonly mints: number
-  readonly rateLimited: number
-  readonly badRequests: number
-  /** 401s from the token endpoint. */
-  readonly invalidClient: number
-  readonly resourceOk: number
-  /** 401s from the protected resource. */
-  readonly resourceUnauthorized: number
-  /** Failures answered because of `failNext` (5xx). */
-  readonly serverErrors: number
-}
+export type { Project44Counters } from "./internal/SimState.ts"
+export type { Project44SimOptions } from "./internal/SimConfig.ts"
 
 export interface Project44Sim {
   /** "http://127.0.0.1:PORT" */

@@ -75,6 +75,23 @@ describe("ItemPathSim login", () => {
     expect(sim.counters()).toMatchObject({ userRequests: 3, badRequests: 3, logins: 0, loginFailures: 0 })
   })
 
+  it("answers 400 to the right credentials sent as anything but application/json, as the docs send them", async () => {
+    const sim = await start()
+    const credentials = JSON.stringify({ username, password })
+    // Bytes, unlike a string, go without any Content-Type.
+    for (const init of [{ headers: { "Content-Type": "text/plain" }, body: credentials }, { body: Buffer.from(credentials) }]) {
+      expect((await fetch(sim.loginUrl, { method: "POST", ...init })).status).toBe(400)
+    }
+    const withCharset = await fetch(sim.loginUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+      body: JSON.stringify({ username, password })
+    })
+    expect(withCharset.status).toBe(200)
+    expect(sim.counters()).toMatchObject({ badRequests: 2, logins: 1 })
+    expect(sim.issuedRefreshTokens()).toHaveLength(1)
+  })
+
   it("setCredentials affects new logins only: tokens issued before keep working", async () => {
     const sim = await start()
     const before = await login(sim)
@@ -163,35 +180,72 @@ describe("ItemPathSim lifetimes under timeScale", () => {
 })
 
 describe("ItemPathSim application tokens", () => {
-  it("answers a never-expiring application token for the refresh token", async () => {
+  it("answers a never-expiring application token, in the documented field `token`, for the refresh token", async () => {
     const sim = await start({ timeScale: 9000 })
     const session = await login(sim)
     const response = await withBearer(sim.applicationTokenUrl, session.refreshToken)
     expect(response.status).toBe(200)
     const body = (await response.json()) as Record<string, unknown>
-    expect(body).toEqual({ applicationToken: expect.stringMatching(/^ipx_[0-9a-f]{32}$/) })
-    expect(sim.issuedApplicationTokens()).toEqual([body["applicationToken"]])
+    expect(body).toEqual({ token: expect.stringMatching(/^ipx_[0-9a-f]{32}$/) })
+    expect(sim.issuedApplicationTokens()).toEqual([body["token"]])
     await sleep(150)
     expect(await resourceStatus(sim, session.accessToken)).toBe(401)
-    expect(await resourceStatus(sim, body["applicationToken"] as string)).toBe(200)
+    expect(await resourceStatus(sim, body["token"] as string)).toBe(200)
     expect(sim.counters()).toMatchObject({ userRequests: 2, logins: 1, applicationTokens: 1 })
   })
 
   it("an application token is no refresh token", async () => {
     const sim = await start()
     const application = (await (await withBearer(sim.applicationTokenUrl, (await login(sim)).refreshToken)).json()) as {
-      applicationToken: string
+      token: string
     }
-    expect(await refreshStatus(sim, application.applicationToken)).toBe(401)
+    expect(application.token).toMatch(/^ipx_/)
+    expect(await refreshStatus(sim, application.token)).toBe(401)
   })
 
-  it("answers 403 when the user is not of type Application, and 401 without a live refresh token", async () => {
-    const sim = await start({ applicationUser: false })
+  it("grants application tokens to users of type application, however the type is capitalised", async () => {
+    for (const userType of ["application", "Application"]) {
+      const sim = await start({ userType })
+      expect((await withBearer(sim.applicationTokenUrl, (await login(sim)).refreshToken)).status).toBe(200)
+      expect(sim.counters()).toMatchObject({ applicationTokens: 1, applicationTokenFailures: 0 })
+    }
+  })
+
+  it("answers 403 when the user is of another type, and 401 without a live refresh token", async () => {
+    const sim = await start({ userType: "standard" })
     const session = await login(sim)
     expect((await withBearer(sim.applicationTokenUrl, session.refreshToken)).status).toBe(403)
     expect((await withBearer(sim.applicationTokenUrl, session.accessToken)).status).toBe(401)
     expect(sim.issuedApplicationTokens()).toEqual([])
     expect(sim.counters()).toMatchObject({ applicationTokens: 0, applicationTokenFailures: 2 })
+  })
+})
+
+describe("ItemPathSim tokenless answers", () => {
+  it("an application-token answer without its token still issues, and counts, a working application token", async () => {
+    const sim = await start()
+    const session = await login(sim)
+    sim.setTokenlessAnswers(["application-token"])
+    const response = await withBearer(sim.applicationTokenUrl, session.refreshToken)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({})
+    expect(sim.issuedApplicationTokens()).toHaveLength(1)
+    expect(await resourceStatus(sim, sim.issuedApplicationTokens()[0]!)).toBe(200)
+    expect(sim.counters()).toMatchObject({ applicationTokens: 1, tokenlessAnswers: 1 })
+  })
+
+  it("a tokenless login answers {login: true} alone and still issues its refresh token; [] restores whole answers", async () => {
+    const sim = await start()
+    sim.setTokenlessAnswers(["login", "refresh"])
+    const response = await postLogin(sim)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ login: true })
+    expect(sim.issuedRefreshTokens()).toHaveLength(1)
+    const refreshed = await withBearer(sim.refreshUrl, sim.issuedRefreshTokens()[0]!)
+    expect(await refreshed.json()).toEqual({})
+    sim.setTokenlessAnswers([])
+    expect(Object.keys(await login(sim))).toEqual(["login", "accessToken", "refreshToken"])
+    expect(sim.counters()).toMatchObject({ logins: 2, refreshes: 1, tokenlessAnswers: 2 })
   })
 })
 
@@ -201,14 +255,14 @@ describe("ItemPathSim controls", () => {
     const first = await login(sim)
     const second = await login(sim)
     const application = (await (await withBearer(sim.applicationTokenUrl, second.refreshToken)).json()) as {
-      applicationToken: string
+      token: string
     }
     sim.revoke(first.accessToken)
     expect(await resourceStatus(sim, first.accessToken)).toBe(401)
     expect(await resourceStatus(sim, second.accessToken)).toBe(200)
     sim.revokeAll()
     expect(await resourceStatus(sim, second.accessToken)).toBe(401)
-    expect(await resourceStatus(sim, application.applicationToken)).toBe(401)
+    expect(await resourceStatus(sim, application.token)).toBe(401)
     expect(await refreshStatus(sim, second.refreshToken)).toBe(401)
   })
 
@@ -276,6 +330,7 @@ describe("ItemPathSim controls", () => {
     await expect(startItemPathSim({ username, password: "" })).rejects.toThrow(RangeError)
     await expect(startItemPathSim({ username, password, timeScale: 0 })).rejects.toThrow(RangeError)
     await expect(startItemPathSim({ username, password, refreshTokenLifetimeSeconds: -1 })).rejects.toThrow(RangeError)
+    await expect(startItemPathSim({ username, password, userType: "" })).rejects.toThrow(RangeError)
   })
 })
 

@@ -9,9 +9,9 @@ import { defaultPrefix, makeSubjects, protocolVersion, TokenReplyJson } from "@t
 import { NatsConnection } from "@tokenbus/nats"
 import { Config, Console, Effect, Layer, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { runDevStack } from "./DevStack.ts"
-import * as Replica from "./Replica.ts"
-import { loadServiceConfig } from "./ServiceConfig.ts"
+import { loadServiceConfig } from "../config/ServiceConfig.ts"
+import * as Replica from "../replica/Replica.ts"
+import { dev } from "./DevCommand.ts"
 
 const configPath = Flag.String("config").pipe(
   Flag.withAlias("c"),
@@ -21,19 +21,8 @@ const configPath = Flag.String("config").pipe(
 
 const serve = Command.make("serve", { config: configPath }, ({ config }) =>
   loadServiceConfig(config).pipe(
-    Effect.flatMap((loaded) => Layer.launch(Replica.layer(loaded)))
+    Effect.flatMap((loaded) => Layer.launch(Replica.layerConnect(loaded)))
   )).pipe(Command.withDescription("Run a tokenbus replica"))
-
-const dev = Command.make("dev", {
-  natsPort: Flag.Int("nats-port").pipe(Flag.withDefault(4222), Flag.withDescription("Port of the local NATS server")),
-  upstreamPort: Flag.Int("upstream-port").pipe(
-    Flag.withDefault(8044),
-    Flag.withDescription("Port of the simulated project44 upstream")
-  ),
-  replicas: Flag.Int("replicas").pipe(Flag.withDefault(2), Flag.withDescription("Replicas to run"))
-}, (options) => Effect.scoped(runDevStack(options))).pipe(
-  Command.withDescription("Run a local NATS server, a simulated project44 and replicas, with nothing else needed")
-)
 
 const serversFlag = Flag.String("servers").pipe(
   Flag.withDefault("nats://127.0.0.1:4222"),

@@ -4,12 +4,19 @@
  * conflict means someone else wrote: reading again tells whether it was a
  * newer leader (this one is deposed) or, rarely, an operator (write again).
  * See ProviderState.ts in core for why this keeps deposed leaders out.
+ *
+ * A conflict whose read shows the key at or below the revision this leader
+ * holds, or gone, is a stale read or a tokens bucket deleted and created
+ * again (its revisions start over). Either way the leader writes the state
+ * it holds against what the read shows: after a stale read that conflicts
+ * again, harmlessly; in a new bucket it puts back the token with its
+ * version, the carry, the budget and the breaker instead of losing them.
  */
 import { checkFence, type Fence, type ProviderState, TokenUnavailable } from "@tokenbus/core"
 import type { KvError } from "@tokenbus/nats"
 import { Data, Deferred, Effect, Ref, Semaphore } from "effect"
-import type { LeadershipGuard, LeadershipLost } from "../LeaderLock.ts"
-import type { Snapshot, TokenStore } from "../TokenStore.ts"
+import type { LeadershipGuard, LeadershipLost } from "./LeaderLock.ts"
+import type { Snapshot, TokenStore } from "../store/TokenStore.ts"
 
 /** A newer leader has fenced the provider: this one must stop. */
 export class Deposed extends Data.TaggedError("Deposed")<{ readonly message: string }> {}
@@ -28,7 +35,7 @@ export interface FencedState {
 
 export interface FencedStateOptions {
   readonly provider: string
-  readonly store: TokenStore
+  readonly store: TokenStore["Service"]
   readonly fence: Fence
   readonly guard: LeadershipGuard
   readonly initial: Snapshot
@@ -57,18 +64,27 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
       ? depose(latest.state.fence)
       : Ref.update(current, (held) => ((latest.revision ?? 0) > (held.revision ?? 0) ? latest : held))
 
+  /** After a conflict: a later revision is adopted; one at or below ours is written over with what we hold. */
+  const afterConflict = (latest: Snapshot) =>
+    checkFence(latest.state, fence) === "deposed"
+      ? depose(latest.state.fence)
+      : Ref.update(current, (held) =>
+        (latest.revision ?? 0) > (held.revision ?? 0) ? latest : { ...held, revision: latest.revision })
+
   const write = (next: (snapshot: Snapshot) => ProviderState) =>
     writing.withPermits(1)(Effect.gen(function*() {
       for (let attempt = 0; attempt < writeAttempts; attempt++) {
         yield* guard
         const held = yield* Ref.get(current)
+        // The state it holds may already carry a newer fence: read when this leader took over late.
+        if (checkFence(held.state, fence) === "deposed") return yield* depose(held.state.fence)
         const written = yield* store.write(provider, { ...next(held), fence }, held.revision).pipe(Effect.result)
         if (written._tag === "Success") {
           yield* Ref.set(current, written.success)
           return written.success
         }
         if (written.failure._tag === "KvError") return yield* written.failure
-        yield* adopt(yield* store.read(provider))
+        yield* afterConflict(yield* store.read(provider))
       }
       return yield* new TokenUnavailable({ provider, message: "the provider's state kept changing under this leader" })
     }))

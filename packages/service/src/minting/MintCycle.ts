@@ -1,6 +1,10 @@
 /**
- * One mint, start to commit: the circuit breaker, the rate budget, the
- * upstream call with its retries and backoff, and the fenced commit.
+ * One mint, start to commit: the circuit breaker (Breaker.ts), the rate
+ * budget, the upstream call with its retries and backoff, and the fenced
+ * commit. A call that may spend the carry (a rotating refresh token) is
+ * recorded with the budget before it is made and cleared by its commit, so a
+ * leader that dies in between leaves a record the next one heeds
+ * (`decideCarry` in core) instead of replaying a spent refresh token.
  * Consumers waiting for the mint are answered through `answer`, early when
  * the budget makes it wait (they get the current token and when the next one
  * is expected; the new one arrives by broadcast).
@@ -12,18 +16,22 @@ import {
   type MintReason,
   type ProtocolError,
   type StoredToken,
+  decideCarry,
+  recordsCall,
   take,
   type Token,
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
-import { Clock, Deferred, Effect, Random, Ref } from "effect"
-import type { LeadershipGuard } from "../LeaderLock.ts"
-import { type MintedToken, type Minter, makeMinter } from "../Minter.ts"
-import type { ConfiguredProvider, ResolvedProvider } from "../ServiceConfig.ts"
-import type { FencedState } from "./FencedState.ts"
-import { fingerprint } from "./fingerprint.ts"
-import type { Answer } from "./replies.ts"
+import { Clock, Context, Deferred, Effect, Layer, Random, Ref } from "effect"
+import { HttpClient } from "effect/http"
+import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
+import type { MintedToken } from "../kinds/ProviderKind.ts"
+import type { FencedState, WriteError } from "../leadership/FencedState.ts"
+import type { LeadershipGuard } from "../leadership/LeaderLock.ts"
+import type { Answer } from "../replica/Replies.ts"
+import type { UpstreamError } from "../upstream/UpstreamError.ts"
+import { makeBreaker } from "./Breaker.ts"
 
 export interface MintCycleDeps {
   readonly configured: ConfiguredProvider
@@ -31,6 +39,32 @@ export interface MintCycleDeps {
   readonly guard: LeadershipGuard
   readonly cache: TokenCache
   readonly broadcast: (token: Token) => Effect.Effect<void>
+}
+
+/** One provider's mints, for as long as this replica leads it. */
+export interface Cycle {
+  /** Mints (or waits for the budget), answering `answer`; fails with what the waiting consumers are told. */
+  readonly run: (
+    reason: MintReason,
+    answer: Deferred.Deferred<Answer, ProtocolError>
+  ) => Effect.Effect<void, ProtocolError | WriteError>
+  /** Trips the circuit breaker for `reason`; always fails, with `CredentialsRejected` once it is recorded. */
+  readonly trip: (reason: string) => Effect.Effect<never, CredentialsRejected | WriteError>
+  /** When the next upstream call is planned while a mint waits (budget, 429); undefined when none waits. */
+  readonly nextCallAt: Effect.Effect<number | undefined>
+}
+
+export class MintCycle extends Context.Service<MintCycle, {
+  readonly make: (deps: MintCycleDeps) => Effect.Effect<Cycle>
+}>()("@tokenbus/service/MintCycle") {
+  /** Mints through the replica's `HttpClient`. */
+  static readonly layer: Layer.Layer<MintCycle, never, HttpClient.HttpClient> = Layer.effect(
+    MintCycle,
+    Effect.gen(function*() {
+      const http = yield* HttpClient.HttpClient
+      return { make: (deps) => makeMintCycle(deps, http) }
+    })
+  )
 }
 
 const recordOf = (minted: MintedToken, now: number, reason: MintReason): StoredToken => ({
@@ -41,55 +75,19 @@ const recordOf = (minted: MintedToken, now: number, reason: MintReason): StoredT
   ...(minted.expiresInSeconds === undefined ? {} : { expiresAt: now + minted.expiresInSeconds * 1000 })
 })
 
-export const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps) {
+const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: HttpClient.HttpClient) {
   const { cache, configured, guard, state } = deps
   const id = configured.id
   const { rateLimit, retry } = configured
   const unavailable = (message: string) => new TokenUnavailable({ provider: id, message })
-  /** The provider as last resolved (secrets rotate) and its minter. */
-  const credentials = yield* Ref.make<{ readonly provider: ResolvedProvider; readonly minter: Minter }>({
-    provider: configured,
-    minter: makeMinter(configured)
-  })
-
-  /** Stops all minting until the credentials change or an operator resets the breaker. */
-  const trip = Effect.fnUntraced(function*(reason: string) {
-    const now = yield* Clock.currentTimeMillis
-    const { provider } = yield* Ref.get(credentials)
-    yield* state.write((s) => ({ ...s.state, breaker: { reason, since: now, fingerprint: fingerprint(provider) } }))
-    yield* Effect.logError(
-      `the upstream rejected the credentials of ${id}: ${reason}. No more tokens will be minted for it ` +
-        `until its secret or configuration changes, or an operator runs \`tokenbus reset ${id}\`.`
-    )
-    return yield* new CredentialsRejected({ provider: id, since: now, message: `credentials rejected: ${reason}` })
-  })
-
-  /** While the breaker holds, only a changed secret or configuration, or an operator, lets a mint through. */
-  const checkBreaker = Effect.fnUntraced(function*(reason: MintReason) {
-    const breaker = (yield* state.snapshot).state.breaker
-    if (breaker === undefined) return
-    const resolved = yield* configured.reload().pipe(
-      Effect.tapError((error) =>
-        Effect.logWarning("cannot read the provider's secret").pipe(Effect.annotateLogs({ error: error.message }))
-      ),
-      Effect.orElseSucceed(() => configured)
-    )
-    if (fingerprint(resolved) === breaker.fingerprint && reason !== "operator") {
-      return yield* new CredentialsRejected({
-        provider: id,
-        since: breaker.since,
-        message: `credentials rejected: ${breaker.reason}; fix the secret or configuration, or run \`tokenbus reset ${id}\``
-      })
-    }
-    yield* Ref.set(credentials, { provider: resolved, minter: makeMinter(resolved) })
-    yield* state.write(({ state: { breaker: _, ...rest } }) => rest)
-    yield* Effect.logInfo(reason === "operator" ? "operator reset the circuit breaker" : "credentials changed; minting again")
-  })
+  const breaker = yield* makeBreaker(configured, state)
+  const nextCallAt = yield* Ref.make<number | undefined>(undefined)
 
   /** No budget left: tell the waiting consumers what they can have now, then wait. */
   const waitForBudget = Effect.fnUntraced(function*(until: number, answer: Deferred.Deferred<Answer, ProtocolError>) {
     const { token } = yield* state.snapshot
     const expected = new Date(until).toISOString()
+    yield* Ref.set(nextCallAt, until)
     yield* token === undefined
       ? Deferred.fail(answer, unavailable(`the upstream's rate budget is spent; a token is expected at ${expected}`))
       : Deferred.succeed(answer, { token, renewalExpectedAt: until })
@@ -99,8 +97,8 @@ export const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps) {
 
   const commit = Effect.fnUntraced(function*(minted: MintedToken, reason: MintReason) {
     const now = yield* Clock.currentTimeMillis
-    const written = yield* state.write((s) => ({
-      ...s.state,
+    const written = yield* state.write(({ state: { unconfirmed: _, ...rest } }) => ({
+      ...rest,
       token: recordOf(minted, now, reason),
       ...(minted.carry === undefined ? {} : { carry: minted.carry })
     }))
@@ -111,39 +109,80 @@ export const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps) {
     return token
   })
 
-  /** The spend is recorded before the call: a leader dying mid-call must not hand on a full budget. */
-  const spend = Effect.fnUntraced(function*(answer: Deferred.Deferred<Answer, ProtocolError>) {
+  /**
+   * Takes the budget, and records a call that may spend the carry, in one
+   * write before the call: a leader dying mid-call must not hand on a full
+   * budget, nor a carry that may be spent.
+   */
+  const spend = Effect.fnUntraced(function*(answer: Deferred.Deferred<Answer, ProtocolError>, carry: unknown) {
     while (true) {
-      const grant = take(rateLimit, (yield* state.snapshot).state.budget, yield* Clock.currentTimeMillis)
-      if (grant._tag === "Granted") return yield* state.write((s) => ({ ...s.state, budget: grant.state }))
-      yield* waitForBudget(grant.until, answer)
+      const now = yield* Clock.currentTimeMillis
+      const grant = take(rateLimit, (yield* state.snapshot).state.budget, now)
+      if (grant._tag === "Wait") {
+        yield* waitForBudget(grant.until, answer)
+        continue
+      }
+      yield* Ref.set(nextCallAt, undefined)
+      return yield* state.write(({ state: { unconfirmed: _, ...rest } }) => {
+        const fence = rest.fence ?? { holder: "unknown", term: 0 }
+        const record = recordsCall(configured.lostAnswer, carry) ? { unconfirmed: { since: now, ...fence } } : {}
+        return { ...rest, budget: grant.state, ...record }
+      })
     }
+  })
+
+  /** The carry to mint with, or the breaker tripped because an earlier call may have spent it. */
+  const carryToUse = Effect.gen(function*() {
+    const decision = decideCarry(configured.lostAnswer, (yield* state.snapshot).state)
+    if (decision._tag === "Use") return decision.carry
+    const { holder, since, term } = decision.unconfirmed
+    return yield* breaker.trip(
+      `a call to the upstream by ${holder} (term ${term}) at ${new Date(since).toISOString()} may have spent ` +
+        `the refresh token, and its answer was never committed; replaying it could revoke the grant. Put a new ` +
+        `refresh token in the provider's configuration (refreshToken)`
+    )
+  })
+
+  /** An answer from the upstream, or a call that never left, spent nothing: the record of the call goes. */
+  const settleFailedCall = (error: UpstreamError) =>
+    error.status === undefined && error.notSent !== true
+      ? Effect.void
+      : Effect.asVoid(state.write(({ state: { unconfirmed: _, ...rest } }) => rest))
+
+  const call = Effect.fnUntraced(function*(answer: Deferred.Deferred<Answer, ProtocolError>) {
+    const carry = yield* carryToUse
+    yield* spend(answer, carry)
+    yield* guard
+    const { minter } = yield* breaker.current
+    return yield* minter.mint({ carry }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.result)
+  })
+
+  const afterFailure = Effect.fnUntraced(function*(error: UpstreamError, attempt: number) {
+    yield* Effect.logWarning("upstream call failed").pipe(Effect.annotateLogs({ kind: error.kind, attempt, error: error.message }))
+    yield* settleFailedCall(error)
+    if (error.kind === "credentials-rejected" || error.kind === "unusable") return yield* breaker.trip(error.message)
+    if (error.kind === "refused" || attempt >= retry.attempts) {
+      return yield* unavailable(`${error.message} (after ${attempt} attempt${attempt === 1 ? "" : "s"})`)
+    }
+    const now = yield* Clock.currentTimeMillis
+    if (error.kind === "rate-limited") {
+      const until = now + (error.retryAfterMillis ?? rateLimit.windowMillis / rateLimit.tokens)
+      yield* state.write((s) => ({ ...s.state, budget: block(rateLimit, s.state.budget, now, until) }))
+      return
+    }
+    const delay = backoffDelay(retry, attempt, yield* Random.next)
+    yield* Ref.set(nextCallAt, now + delay)
+    yield* Effect.sleep(delay)
   })
 
   const run = Effect.fnUntraced(function*(reason: MintReason, answer: Deferred.Deferred<Answer, ProtocolError>) {
     for (let attempt = 1;; attempt++) {
-      yield* checkBreaker(reason)
-      const { state: spent } = yield* spend(answer)
-      yield* guard
-      const minted = yield* (yield* Ref.get(credentials)).minter.mint({ carry: spent.carry }).pipe(Effect.result)
+      yield* breaker.check(reason)
+      const minted = yield* call(answer)
       if (minted._tag === "Success") return yield* Deferred.succeed(answer, { token: yield* commit(minted.success, reason) })
-      const error = minted.failure
-      yield* Effect.logWarning("upstream call failed").pipe(Effect.annotateLogs({ kind: error.kind, attempt, error: error.message }))
-      if (error.kind === "credentials-rejected") return yield* trip(error.message)
-      if (error.kind === "refused" || attempt >= retry.attempts) {
-        return yield* unavailable(`${error.message} (after ${attempt} attempt${attempt === 1 ? "" : "s"})`)
-      }
-      if (error.kind === "rate-limited") {
-        const now = yield* Clock.currentTimeMillis
-        const until = now + (error.retryAfterMillis ?? rateLimit.windowMillis / rateLimit.tokens)
-        yield* state.write((s) => ({ ...s.state, budget: block(rateLimit, s.state.budget, now, until) }))
-      } else {
-        yield* Effect.sleep(backoffDelay(retry, attempt, yield* Random.next))
-      }
+      yield* afterFailure(minted.failure, attempt)
     }
-  })
+  }, Effect.ensuring(Ref.set(nextCallAt, undefined)))
 
-  return { run, trip }
+  return { run, trip: breaker.trip, nextCallAt: Ref.get(nextCallAt) } satisfies Cycle
 })
-
-export type MintCycle = Effect.Success<ReturnType<typeof makeMintCycle>>

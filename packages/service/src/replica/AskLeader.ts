@@ -15,15 +15,30 @@ import {
   TokenReplyJson,
   TokenUnavailable
 } from "@tokenbus/core"
-import type { NatsConnection } from "@tokenbus/nats"
-import { Clock, Deferred, Effect, Schema } from "effect"
-import type { Answer } from "./replies.ts"
+import { NatsConnection } from "@tokenbus/nats"
+import { Clock, Context, Deferred, Effect, Layer, Schema } from "effect"
+import type { Answer } from "./Replies.ts"
+import { ReplicaContext } from "./ReplicaContext.ts"
 
 export interface AskLeaderOptions {
   readonly nats: NatsConnection["Service"]
   readonly subjects: Subjects
   readonly cache: TokenCache
   readonly requestTimeoutMillis: number
+}
+
+export class AskLeader extends Context.Service<AskLeader, {
+  /** Asks the leader of `provider`, or joins the same question already asked by this replica. */
+  readonly ask: (provider: string, request: MintRequestMessage) => Effect.Effect<Answer, ProtocolError>
+}>()("@tokenbus/service/AskLeader") {
+  static readonly layer: Layer.Layer<AskLeader, never, NatsConnection | ReplicaContext> = Layer.effect(
+    AskLeader,
+    Effect.gen(function*() {
+      const nats = yield* NatsConnection
+      const { cache, config, subjects } = yield* ReplicaContext
+      return { ask: makeAskLeader({ nats, subjects, cache, requestTimeoutMillis: config.requestTimeoutMillis }) }
+    })
+  )
 }
 
 /**

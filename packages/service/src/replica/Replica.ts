@@ -1,52 +1,57 @@
 /**
- * One tokenbus replica: answers consumers for every configured provider and
- * campaigns, per provider, to be the one that mints. Providers have separate
- * locks and leaders, so a slow upstream never holds up another provider.
+ * One tokenbus replica, assembled from its parts: it answers consumers for
+ * every configured provider (Responder) and campaigns, per provider, for the
+ * lock (LeaderLock) whose holder mints (ProviderLeader). Providers have
+ * separate locks and leaders, so a slow upstream never holds up another
+ * provider. Each part is a layer, so a test can build a replica on an
+ * in-memory NATS or swap one part.
  */
-import { makeSubjects, TokenCache } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
-import { randomUUID } from "node:crypto"
 import { Effect, Layer } from "effect"
-import { campaign } from "./LeaderLock.ts"
-import { lead } from "./ProviderLeader.ts"
-import { respond } from "./Responder.ts"
-import type { ServiceConfig } from "./ServiceConfig.ts"
-import { makeTokenStore } from "./TokenStore.ts"
+import { FetchHttpClient } from "effect/http"
+import type { ServiceConfig } from "../config/ServiceConfig.ts"
+import { LeaderLock } from "../leadership/LeaderLock.ts"
+import { MintCycle } from "../minting/MintCycle.ts"
+import { ProviderLeader } from "../minting/ProviderLeader.ts"
+import { TokenStore } from "../store/TokenStore.ts"
+import { AskLeader } from "./AskLeader.ts"
+import { annotateReplica, ReplicaContext } from "./ReplicaContext.ts"
+import { Responder } from "./Responder.ts"
 
-/** Past revisions of each provider's state are kept (64, the most KV allows) for audit of who minted what and why. */
-const tokenHistory = 64
-
-export const run = (config: ServiceConfig, replicaId: string = randomUUID()) =>
-  Effect.gen(function*() {
-    const nats = yield* NatsConnection
-    const subjects = makeSubjects(config.prefix)
-    const cache = new TokenCache()
-    const leases = yield* nats.bucket(subjects.leaseBucket, { ttlMillis: config.lease.ttlMillis })
-    const store = makeTokenStore(yield* nats.bucket(subjects.tokenBucket, { history: tokenHistory }))
-
-    yield* respond({
-      providers: new Set(config.providers.map((provider) => provider.id)),
-      store,
-      subjects,
-      cache,
-      requestTimeoutMillis: config.requestTimeoutMillis
-    })
-
-    for (const provider of config.providers) {
-      const leader = lead({ provider, holder: replicaId, store, subjects, cache })
-      yield* campaign({ bucket: leases, key: provider.id, holder: replicaId, lease: config.lease }, leader).pipe(
-        Effect.annotateLogs({ provider: provider.id }),
-        Effect.forkScoped
-      )
-    }
-    yield* Effect.logInfo("replica ready").pipe(
-      Effect.annotateLogs({ providers: config.providers.map((provider) => provider.id).join(","), prefix: config.prefix })
+/** Campaigns for every provider's lock, each in its own fiber, until the layer's scope closes. */
+const campaignAll = Effect.gen(function*() {
+  const { config } = yield* ReplicaContext
+  const locks = yield* LeaderLock
+  const leader = yield* ProviderLeader
+  yield* Responder
+  for (const provider of config.providers) {
+    yield* locks.campaign(provider.id, leader.lead(provider)).pipe(
+      Effect.annotateLogs({ provider: provider.id }),
+      Effect.forkScoped
     )
-  }).pipe(Effect.annotateLogs({ replica: replicaId }))
+  }
+  yield* Effect.logInfo("replica ready").pipe(
+    Effect.annotateLogs({ providers: config.providers.map((provider) => provider.id).join(","), prefix: config.prefix })
+  )
+})
 
-/** The replica as a layer: it runs until the layer's scope closes, then releases its locks and drains. */
+/** The replica's parts, on the NATS connection the layer is given. */
+export const parts = (config: ServiceConfig, replicaId?: string) => {
+  const stored = Layer.mergeAll(TokenStore.layer, LeaderLock.layer, AskLeader.layer, MintCycle.layer)
+  return Layer.mergeAll(Responder.layer, ProviderLeader.layer).pipe(
+    Layer.provideMerge(stored),
+    Layer.provideMerge(ReplicaContext.layer(config, replicaId))
+  )
+}
+
+/** A replica on the NATS connection the layer is given: it runs until the layer's scope closes. */
 export const layer = (config: ServiceConfig, replicaId?: string) =>
-  Layer.effectDiscard(run(config, replicaId)).pipe(
+  Layer.effectDiscard(annotateReplica(campaignAll)).pipe(Layer.provide(parts(config, replicaId)))
+
+/** A replica with its own connection and fetch client: on close it releases its locks, then drains NATS. */
+export const layerConnect = (config: ServiceConfig, replicaId?: string) =>
+  layer(config, replicaId).pipe(
+    Layer.provide(FetchHttpClient.layer),
     Layer.provide(NatsConnection.layer({
       servers: config.nats.servers,
       name: config.nats.name ?? "tokenbus-replica",

@@ -6,9 +6,11 @@
  * answer is kept: its description may echo what was sent.
  */
 import { Effect, Option, Redacted, Schema } from "effect"
-import type { MintedToken } from "../Minter.ts"
-import { kindOfStatus, type UpstreamError, upstreamFailure } from "../UpstreamError.ts"
-import { exchange, readJson } from "./UpstreamCall.ts"
+import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import type { MintedToken } from "../kinds/ProviderKind.ts"
+import { isSuccess } from "./BoundedBody.ts"
+import { exchange, readJson, type UpstreamCall } from "./UpstreamCall.ts"
+import { kindOfStatus, type UpstreamError, upstreamFailure } from "./UpstreamError.ts"
 
 /** The client as the grants' configs describe it. */
 export interface OAuth2Client {
@@ -50,12 +52,10 @@ export const mintedToken = (reply: typeof TokenResponse.Type): MintedToken => ({
 
 const decodeErrorCode = Schema.decodeUnknownOption(Schema.Struct({ error: Schema.String }))
 
-const requestInit = (client: OAuth2Client, grant: Record<string, string>): RequestInit => {
+/** The POST of `grant`, with the client's credentials where `clientAuth` puts them. */
+const tokenPost = (client: OAuth2Client, grant: Record<string, string>): HttpClientRequest.HttpClientRequest => {
   const form = new URLSearchParams(grant)
-  const headers: Record<string, string> = {
-    "content-type": "application/x-www-form-urlencoded",
-    accept: "application/json"
-  }
+  const headers: Record<string, string> = { accept: "application/json" }
   if (client.clientSecret !== undefined && client.clientAuth === "basic") {
     const basic = `${encodeURIComponent(client.clientId)}:${encodeURIComponent(Redacted.value(client.clientSecret))}`
     headers.authorization = `Basic ${Buffer.from(basic).toString("base64")}`
@@ -64,7 +64,7 @@ const requestInit = (client: OAuth2Client, grant: Record<string, string>): Reque
     if (client.clientSecret !== undefined) form.set("client_secret", Redacted.value(client.clientSecret))
   }
   if (client.scope !== undefined) form.set("scope", client.scope)
-  return { method: "POST", headers, body: form }
+  return HttpClientRequest.post(client.tokenUrl, { headers }).pipe(HttpClientRequest.bodyUrlParams(form))
 }
 
 /**
@@ -72,38 +72,42 @@ const requestInit = (client: OAuth2Client, grant: Record<string, string>): Reque
  * the answer means. The request is built anew on each run, so the secrets in
  * it live no longer than the call.
  */
-export const requestToken = <A>(client: OAuth2Client, request: TokenRequest<A>): Effect.Effect<A, UpstreamError> => {
-  const endpoint = { name: "token endpoint", fail: upstreamFailure(client.id) }
+export const requestToken = <A>(
+  client: OAuth2Client,
+  request: TokenRequest<A>
+): Effect.Effect<A, UpstreamError, HttpClient.HttpClient> => {
+  const fail = upstreamFailure(client.id)
   const decodeReply = Schema.decodeUnknownEffect(request.reply)
 
-  const refusal = (response: Response, json: unknown) => {
+  const refusal = (response: HttpClientResponse.HttpClientResponse, json: unknown) => {
     const code = Option.getOrUndefined(decodeErrorCode(json))?.error
     const detail = code === undefined ? "" : ` (${code})`
     const hint = code === undefined ? undefined : request.hints?.get(code)
     const message = `token endpoint answered ${response.status}${detail}${hint === undefined ? "" : `: ${hint}`}`
-    return Effect.fail(endpoint.fail(message, kindOfStatus(response.status, code), response))
+    return Effect.fail(fail(message, kindOfStatus(response.status, code), response))
   }
 
-  const answer = (response: Response) =>
-    readJson(endpoint, response).pipe(
+  const answer = (call: UpstreamCall) => (response: HttpClientResponse.HttpClientResponse) =>
+    readJson(call, response).pipe(
       Effect.flatMap((json) =>
-        response.ok
+        isSuccess(response)
           ? Effect.mapError(
             decodeReply(json),
-            () => endpoint.fail("token endpoint answered 200 without a usable access_token", "refused", response)
+            () => fail(`token endpoint answered ${response.status} without a usable access_token`, "refused", response)
           )
           : refusal(response, json)
       )
     )
 
-  return Effect.suspend(() =>
-    exchange({
-      ...endpoint,
-      url: client.tokenUrl,
-      init: requestInit(client, request.grant),
+  return Effect.suspend(() => {
+    const call: UpstreamCall = {
+      name: "token endpoint",
+      fail,
+      request: tokenPost(client, request.grant),
       address: `token endpoint ${client.tokenUrl}`,
       timeoutMillis: client.timeoutMillis,
       afterSending: request.afterSending
-    }, answer)
-  )
+    }
+    return exchange(call, answer(call))
+  })
 }

@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { ServiceConfigSchema } from "../src/ServiceConfig.ts"
+import { ServiceConfigSchema } from "../../src/config/ServiceConfig.ts"
 
-const examples = join(import.meta.dirname, "../../../examples")
+const examples = join(import.meta.dirname, "../../../../examples")
 const decode = Schema.decodeUnknownSync(Schema.fromJsonString(ServiceConfigSchema))
 
 describe("examples/", () => {

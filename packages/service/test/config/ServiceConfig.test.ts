@@ -4,8 +4,10 @@ import { join } from "node:path"
 import { inspect } from "node:util"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Logger, type LogLevel, Redacted } from "effect"
-import { ConfigError } from "../src/ConfigError.ts"
-import { type ConfiguredProvider, loadServiceConfig, parseServiceConfig, type ServiceConfig } from "../src/ServiceConfig.ts"
+import { ConfigError } from "../../src/config/ConfigError.ts"
+import type { ConfiguredProvider } from "../../src/config/ConfiguredProvider.ts"
+import type { ResolvedClientCredentialsConfig } from "../../src/kinds/oauth2-client-credentials/OAuth2ClientCredentials.ts"
+import { loadServiceConfig, parseServiceConfig, type ServiceConfig } from "../../src/config/ServiceConfig.ts"
 
 const ENV_SECRET = "env-secret-7f3a9c"
 const FILE_SECRET = "file-secret-b41d22"
@@ -86,7 +88,7 @@ const configError = (content: string, source = "tokenbus.json") =>
 /** The providers of these tests are all of the client-credentials kind. */
 const clientCredentials = (provider: ConfiguredProvider | undefined) => {
   if (provider?.kind !== "oauth2-client-credentials") throw new Error(`not a client-credentials provider: ${provider?.kind}`)
-  return provider
+  return provider.resolved as ResolvedClientCredentialsConfig
 }
 
 const expectNoSecretIn = (config: ServiceConfig, secret: string) => {
@@ -107,7 +109,8 @@ describe("parseServiceConfig: decoding", () => {
       })
       expect(config.providers).toHaveLength(1)
       const [p44] = config.providers
-      expect(p44).toMatchObject({
+      expect(p44).toMatchObject({ id: "project44-eu", kind: "oauth2-client-credentials", lifecycle: { mode: "on-401" } })
+      expect(p44?.resolved).toMatchObject({
         id: "project44-eu",
         kind: "oauth2-client-credentials",
         tokenUrl: "https://na12.api.project44.com/api/v4/oauth2/token",
@@ -115,7 +118,7 @@ describe("parseServiceConfig: decoding", () => {
         clientAuth: "basic",
         timeoutMillis: 10000
       })
-      expect(p44 !== undefined && "scope" in p44).toBe(false)
+      expect("scope" in clientCredentials(p44)).toBe(false)
       expect(logs.filter((log) => log.level === "Warn")).toEqual([])
     }))
 
@@ -387,7 +390,7 @@ describe("parseServiceConfig: secrets", () => {
       })))
       const json = JSON.stringify(config)
       for (const secret of ALL_SECRETS) expect(json).not.toContain(secret)
-      expect(JSON.parse(json).providers.map((p: { clientSecret: unknown }) => p.clientSecret)).toEqual([
+      expect(JSON.parse(json).providers.map((p: { resolved: { clientSecret: unknown } }) => p.resolved.clientSecret)).toEqual([
         "<redacted>",
         "<redacted>",
         "<redacted>"

@@ -1,17 +1,19 @@
+import type { ServerResponse } from "node:http"
 import { describe, expect, it } from "@effect/vitest"
 import { acquireItemPathSim, type ItemPathSim } from "@tokenbus/sim"
 import { ConfigProvider, Effect, Exit, Redacted, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { ItemPath, ItemPathConfig, type ResolvedItemPathConfig } from "../src/ItemPath.ts"
-import type { MintedToken } from "../src/Minter.ts"
-import type { UpstreamError } from "../src/UpstreamError.ts"
-import { answerJson, localServer, recordingServer } from "./LocalServer.ts"
-import { resourceStatus, upstreamErrorCheck } from "./UpstreamChecks.ts"
+import { ItemPath, ItemPathConfig, type ResolvedItemPathConfig } from "../../src/kinds/itempath/ItemPath.ts"
+import type { MintedToken } from "../../src/kinds/ProviderKind.ts"
+import type { UpstreamError } from "../../src/upstream/UpstreamError.ts"
+import { answerJson, localServer, recordingServer } from "../support/LocalServer.ts"
+import { overFetch } from "../support/MinterOver.ts"
+import { resourceStatus, upstreamErrorCheck } from "../support/UpstreamChecks.ts"
 
 const username = "wms-robot"
 const password = "pa55-W0rd!&x"
 
-const sim = (options: { readonly applicationUser?: boolean; readonly latencyMs?: number } = {}) =>
+const sim = (options: { readonly userType?: string; readonly latencyMs?: number } = {}) =>
   acquireItemPathSim({ username, password, ...options })
 
 const configFor = (baseUrl: string, overrides: Partial<ResolvedItemPathConfig> = {}): ResolvedItemPathConfig => ({
@@ -28,11 +30,31 @@ const configFor = (baseUrl: string, overrides: Partial<ResolvedItemPathConfig> =
   ...overrides
 })
 
+/** The kind's minter, calling out through fetch as a replica's does. */
+const minterFor = (config: ResolvedItemPathConfig) => overFetch(ItemPath.minter(config))
+
 /** Counters that move on calls to the users endpoints. */
 const userCounters = (upstream: ItemPathSim) => {
-  const { applicationTokenFailures, applicationTokens, loginFailures, logins, refreshFailures, refreshes, userRequests } =
-    upstream.counters()
-  return { userRequests, logins, loginFailures, refreshes, refreshFailures, applicationTokens, applicationTokenFailures }
+  const {
+    applicationTokenFailures,
+    applicationTokens,
+    badRequests,
+    loginFailures,
+    logins,
+    refreshFailures,
+    refreshes,
+    userRequests
+  } = upstream.counters()
+  return {
+    userRequests,
+    logins,
+    loginFailures,
+    refreshes,
+    refreshFailures,
+    applicationTokens,
+    applicationTokenFailures,
+    badRequests
+  }
 }
 
 const noCalls: ReturnType<typeof userCounters> = {
@@ -42,7 +64,8 @@ const noCalls: ReturnType<typeof userCounters> = {
   refreshes: 0,
   refreshFailures: 0,
   applicationTokens: 0,
-  applicationTokenFailures: 0
+  applicationTokenFailures: 0,
+  badRequests: 0
 }
 
 /** Mints once and returns what the upstream saw for it alone. */
@@ -63,15 +86,26 @@ const secretsOf = (upstream: ItemPathSim): ReadonlyArray<string> => [
 
 const expectUpstreamError = upstreamErrorCheck("itempath-test", [password])
 
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { "content-type": "application/json" })
+  res.end(JSON.stringify(body))
+}
+
+/** What a web server in front of the wrong path answers: a page, with 200. */
+const html = (res: ServerResponse) => {
+  res.writeHead(200, { "content-type": "text/html" })
+  res.end("<html></html>")
+}
+
 /** The failure of a first mint against `baseUrl`, checked for secrets. */
 const firstMintError = (baseUrl: string, overrides: Partial<ResolvedItemPathConfig> = {}) =>
-  ItemPath.make(configFor(baseUrl, overrides)).mint({ carry: undefined }).pipe(Effect.flip, Effect.map(expectUpstreamError))
+  minterFor(configFor(baseUrl, overrides)).mint({ carry: undefined }).pipe(Effect.flip, Effect.map(expectUpstreamError))
 
 describe("ItemPath access tokens", () => {
   it.live("the first mint logs in once and carries the refresh token, redacted", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl))
+      const minter = minterFor(configFor(upstream.baseUrl))
       const { calls, token } = yield* mintCounted(upstream, minter.mint({ carry: undefined }))
 
       expect(calls).toEqual({ ...noCalls, userRequests: 1, logins: 1 })
@@ -89,7 +123,7 @@ describe("ItemPath access tokens", () => {
   it.live("a mint with a carry costs exactly one refresh call and keeps the refresh token", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl))
+      const minter = minterFor(configFor(upstream.baseUrl))
       const first = yield* minter.mint({ carry: undefined })
       const second = yield* mintCounted(upstream, minter.mint({ carry: first.carry }))
       const third = yield* mintCounted(upstream, minter.mint({ carry: second.token.carry }))
@@ -106,7 +140,7 @@ describe("ItemPath access tokens", () => {
   it.live("a refused refresh token falls back to exactly one login, whose refresh token is carried on", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl))
+      const minter = minterFor(configFor(upstream.baseUrl))
       const first = yield* minter.mint({ carry: undefined })
       upstream.revokeRefreshTokens()
 
@@ -122,7 +156,7 @@ describe("ItemPath access tokens", () => {
   it.live("a refused refresh token and a refused password fail as credentials-rejected after two calls", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl))
+      const minter = minterFor(configFor(upstream.baseUrl))
       const first = yield* minter.mint({ carry: undefined })
       upstream.revokeRefreshTokens()
       upstream.setCredentials({ username, password: "changed-by-admin" })
@@ -138,7 +172,7 @@ describe("ItemPath access tokens", () => {
   it.live("an unreadable carry is ignored: one login", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl))
+      const minter = minterFor(configFor(upstream.baseUrl))
       const { calls } = yield* mintCounted(upstream, minter.mint({ carry: Redacted.make("{not a session") }))
       expect(calls).toEqual({ ...noCalls, userRequests: 1, logins: 1 })
     }))
@@ -146,9 +180,9 @@ describe("ItemPath access tokens", () => {
   it.live("a carry from another username is not refreshed: one login", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const session = yield* ItemPath.make(configFor(upstream.baseUrl)).mint({ carry: undefined })
+      const session = yield* minterFor(configFor(upstream.baseUrl)).mint({ carry: undefined })
       upstream.setCredentials({ username: "new-user", password })
-      const renamed = ItemPath.make(configFor(upstream.baseUrl, { username: "new-user" }))
+      const renamed = minterFor(configFor(upstream.baseUrl, { username: "new-user" }))
       const { calls } = yield* mintCounted(upstream, renamed.mint({ carry: session.carry }))
       expect(calls).toEqual({ ...noCalls, userRequests: 1, logins: 1 })
     }))
@@ -156,7 +190,7 @@ describe("ItemPath access tokens", () => {
   it.live("a trailing slash on baseUrl is harmless", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const token = yield* ItemPath.make(configFor(`${upstream.baseUrl}/`)).mint({ carry: undefined })
+      const token = yield* minterFor(configFor(`${upstream.baseUrl}/`)).mint({ carry: undefined })
       expect(yield* resourceStatus(upstream, token)).toBe(200)
     }))
 })
@@ -167,7 +201,7 @@ describe("ItemPath refresh token lifetime (TestClock)", () => {
   const mintAfter = (days: number) =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl))
+      const minter = minterFor(configFor(upstream.baseUrl))
       const first = yield* minter.mint({ carry: undefined })
       yield* TestClock.adjust(`${days} days`)
       const { calls } = yield* mintCounted(upstream, minter.mint({ carry: first.carry }))
@@ -192,7 +226,7 @@ describe("ItemPath refresh token lifetime (TestClock)", () => {
   it.effect("the new login's refresh token gets a fresh 30 days", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl))
+      const minter = minterFor(configFor(upstream.baseUrl))
       const first = yield* minter.mint({ carry: undefined })
       yield* TestClock.adjust("29 days")
       const second = yield* minter.mint({ carry: first.carry })
@@ -206,7 +240,7 @@ describe("ItemPath application tokens", () => {
   it.live("logs in, asks for an application token, and returns it without expiry or carry", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl, { applicationToken: true }))
+      const minter = minterFor(configFor(upstream.baseUrl, { applicationToken: true }))
       const { calls, token } = yield* mintCounted(upstream, minter.mint({ carry: undefined }))
 
       expect(calls).toEqual({ ...noCalls, userRequests: 2, logins: 1, applicationTokens: 1 })
@@ -217,23 +251,66 @@ describe("ItemPath application tokens", () => {
       expect(yield* resourceStatus(upstream, token)).toBe(200)
     }))
 
-  it.live("a user that is not of type Application fails as credentials-rejected", () =>
+  it.live("a user that is not of type application fails as credentials-rejected", () =>
     Effect.gen(function*() {
-      const upstream = yield* sim({ applicationUser: false })
-      const minter = ItemPath.make(configFor(upstream.baseUrl, { applicationToken: true }))
+      const upstream = yield* sim({ userType: "standard" })
+      const minter = minterFor(configFor(upstream.baseUrl, { applicationToken: true }))
       const error = expectUpstreamError(yield* minter.mint({ carry: undefined }).pipe(Effect.flip), secretsOf(upstream))
       expect(error.kind).toBe("credentials-rejected")
       expect(error.status).toBe(403)
       expect(error.message).toBe("ItemPath application-token answered 403")
     }))
 
+  it.live("a 200 that withholds the application token it issued is unusable, after exactly one", () =>
+    Effect.gen(function*() {
+      const upstream = yield* sim()
+      upstream.setTokenlessAnswers(["application-token"])
+      const minter = minterFor(configFor(upstream.baseUrl, { applicationToken: true }))
+      const error = expectUpstreamError(yield* minter.mint({ carry: undefined }).pipe(Effect.flip), secretsOf(upstream))
+      expect(error).toMatchObject({ kind: "unusable", status: 200 })
+      expect(error.message).toContain("ItemPath application-token answered 200 without a usable token")
+      expect(userCounters(upstream)).toEqual({ ...noCalls, userRequests: 2, logins: 1, applicationTokens: 1 })
+    }))
+
+  it.live("an application-token 200 in any shape but the documented one is unusable", () =>
+    Effect.gen(function*() {
+      const login = { login: true, accessToken: "a1", refreshToken: "r1" }
+      const answers: ReadonlyArray<(res: ServerResponse) => void> = [
+        // The name the simulator used to invent, and one the docs never give.
+        (res) => json(res, 200, { applicationToken: "app-1" }),
+        (res) => json(res, 200, { token: "" }),
+        (res) => html(res),
+        (res) => json(res, 200, { token: "x".repeat(70_000) }),
+        // A body cut off after the status, and one that stops coming: the token was issued, and lost.
+        (res) => {
+          res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+          res.write("{\"tok", () => res.socket?.destroy())
+        },
+        (res) => {
+          res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+          res.write("{\"tok")
+        }
+      ]
+      for (const answer of answers) {
+        const server = yield* localServer((req, res) => {
+          req.resume()
+          if (req.url === "/api/users/login") return json(res, 200, login)
+          answer(res)
+        })
+        const error = yield* firstMintError(server.url, { applicationToken: true, timeoutMillis: 300 })
+        expect(error).toMatchObject({ kind: "unusable", status: 200 })
+        expect(error.message).toContain("ItemPath application-token answered 200")
+        expect(error.message).toContain("an application token, which never expires, that nobody holds")
+      }
+    }))
+
   it.live("accepts the application token under accessToken too", () =>
     Effect.gen(function*() {
       const server = yield* localServer((req, res) => {
         const isLogin = req.url === "/api/users/login"
-        answerJson(200, isLogin ? { accessToken: "a1", refreshToken: "r1" } : { accessToken: "app-1" })(req, res)
+        answerJson(200, isLogin ? { login: true, accessToken: "a1", refreshToken: "r1" } : { accessToken: "app-1" })(req, res)
       })
-      const token = yield* ItemPath.make(configFor(server.url, { applicationToken: true })).mint({ carry: undefined })
+      const token = yield* minterFor(configFor(server.url, { applicationToken: true })).mint({ carry: undefined })
       expect(Redacted.value(token.accessToken)).toBe("app-1")
     }))
 })
@@ -244,7 +321,7 @@ describe("ItemPath failures", () => {
       const upstream = yield* sim()
       upstream.setCredentials({ username, password: "rotated-password" })
       const error = expectUpstreamError(
-        yield* ItemPath.make(configFor(upstream.baseUrl)).mint({ carry: undefined }).pipe(Effect.flip),
+        yield* minterFor(configFor(upstream.baseUrl)).mint({ carry: undefined }).pipe(Effect.flip),
         [password, "rotated-password"]
       )
       expect(error.kind).toBe("credentials-rejected")
@@ -267,7 +344,7 @@ describe("ItemPath failures", () => {
   it.live("a refresh that fails for another reason is not retried as a login", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = ItemPath.make(configFor(upstream.baseUrl, { timeoutMillis: 300 }))
+      const minter = minterFor(configFor(upstream.baseUrl, { timeoutMillis: 300 }))
       const first = yield* minter.mint({ carry: undefined })
       upstream.setHang(true)
       upstream.resetCounters()
@@ -286,20 +363,67 @@ describe("ItemPath failures", () => {
       expect(slow).toMatchObject({ kind: "rate-limited", status: 429, retryAfterMillis: 7000 })
     }))
 
-  it.live("a 200 without tokens, or not JSON, is refused", () =>
+  it.live("a login 200 without both tokens, or not JSON, is unusable: each one leaves a 30-day refresh token", () =>
     Effect.gen(function*() {
-      const empty = yield* localServer(answerJson(200, { login: true }))
-      const html = yield* localServer((req, res) => {
+      const upstream = yield* sim()
+      upstream.setTokenlessAnswers(["login"])
+      const withheld = expectUpstreamError(
+        yield* minterFor(configFor(upstream.baseUrl)).mint({ carry: undefined }).pipe(Effect.flip),
+        secretsOf(upstream)
+      )
+      expect(withheld).toMatchObject({ kind: "unusable", status: 200 })
+      expect(withheld.message).toContain("ItemPath login answered 200 without a usable accessToken and refreshToken")
+      expect(userCounters(upstream)).toEqual({ ...noCalls, userRequests: 1, logins: 1 })
+
+      const accessOnly = yield* localServer(answerJson(200, { login: true, accessToken: "a1" }))
+      expect(yield* firstMintError(accessOnly.url)).toMatchObject({ kind: "unusable", status: 200 })
+      const page = yield* localServer((req, res) => (req.resume(), html(res)))
+      expect(yield* firstMintError(page.url)).toMatchObject({ kind: "unusable", status: 200 })
+    }))
+
+  it.live("a login 200 whose body breaks off or stops coming is transient: the answer was lost, not wrong", () =>
+    Effect.gen(function*() {
+      const broken = yield* localServer((req, res) => {
         req.resume()
-        res.writeHead(200, { "content-type": "text/html" })
-        res.end("<html></html>")
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+        res.write("{\"acc", () => res.socket?.destroy())
       })
-      expect(yield* firstMintError(empty.url)).toMatchObject({
-        kind: "refused",
-        message: "ItemPath login answered 200 without a usable accessToken and refreshToken"
+      expect(yield* firstMintError(broken.url)).toMatchObject({
+        kind: "transient",
+        status: 200,
+        message: "ItemPath login answered 200 but its body could not be read"
       })
-      const notJson = yield* firstMintError(html.url)
-      expect(notJson).toMatchObject({ kind: "refused", status: 200 })
+      const stalled = yield* localServer((req, res) => {
+        req.resume()
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+        res.write("{\"acc")
+      })
+      expect(yield* firstMintError(stalled.url, { timeoutMillis: 300 })).toMatchObject({
+        kind: "transient",
+        status: 200,
+        message: "ItemPath login answered 200 but its body did not arrive within 300 ms"
+      })
+    }))
+
+  it.live("a login answered 200 with login: false is credentials-rejected", () =>
+    Effect.gen(function*() {
+      const server = yield* localServer(answerJson(200, { login: false, message: "Invalid username or password" }))
+      const error = yield* firstMintError(server.url)
+      expect(error).toMatchObject({ kind: "credentials-rejected", status: 200 })
+      expect(error.message).toBe("ItemPath login answered 200 with login: false")
+    }))
+
+  it.live("a refresh 200 without an accessToken is refused: it cost a 15-minute token, and no login follows", () =>
+    Effect.gen(function*() {
+      const upstream = yield* sim()
+      const minter = minterFor(configFor(upstream.baseUrl))
+      const first = yield* minter.mint({ carry: undefined })
+      upstream.setTokenlessAnswers(["refresh"])
+      upstream.resetCounters()
+      const error = expectUpstreamError(yield* minter.mint({ carry: first.carry }).pipe(Effect.flip), secretsOf(upstream))
+      expect(error).toMatchObject({ kind: "refused", status: 200 })
+      expect(error.message).toContain("ItemPath refresh answered 200 without a usable accessToken")
+      expect(userCounters(upstream)).toEqual({ ...noCalls, userRequests: 1, refreshes: 1 })
     }))
 
   it.live("an unreachable upstream is transient", () =>
@@ -313,8 +437,8 @@ describe("ItemPath failures", () => {
 
   it.live("sends the username and password as JSON, and the refresh token only as a bearer", () =>
     Effect.gen(function*() {
-      const server = yield* recordingServer({ accessToken: "a1", refreshToken: "r1" })
-      const minter = ItemPath.make(configFor(server.url))
+      const server = yield* recordingServer({ login: true, accessToken: "a1", refreshToken: "r1" })
+      const minter = minterFor(configFor(server.url))
       const first = yield* minter.mint({ carry: undefined })
       yield* minter.mint({ carry: first.carry })
       expect(server.seen).toEqual([

@@ -2,12 +2,13 @@ import { describe, expect, it } from "@effect/vitest"
 import { defaultRateLimit, defaultRetryPolicy } from "@tokenbus/core"
 import { acquireProject44Sim, type Project44Sim } from "@tokenbus/sim"
 import { Effect, Exit, Redacted } from "effect"
-import { makeMinter } from "../src/Minter.ts"
-import { OAuth2ClientCredentials } from "../src/OAuth2ClientCredentials.ts"
-import type { ResolvedClientCredentialsConfig } from "../src/OAuth2ClientCredentials.ts"
-import type { MintPolicy } from "../src/ServiceConfig.ts"
-import { answerJson, localServer, recordingServer, unusedUrl } from "./LocalServer.ts"
-import { basicCredentials, resourceStatus, upstreamErrorCheck } from "./UpstreamChecks.ts"
+import { kindNamed } from "../../src/kinds/ProviderKinds.ts"
+import { OAuth2ClientCredentials } from "../../src/kinds/oauth2-client-credentials/OAuth2ClientCredentials.ts"
+import type { ResolvedClientCredentialsConfig } from "../../src/kinds/oauth2-client-credentials/OAuth2ClientCredentials.ts"
+import type { MintPolicy } from "../../src/config/MintPolicy.ts"
+import { answerJson, localServer, recordingServer, unusedUrl } from "../support/LocalServer.ts"
+import { overFetch } from "../support/MinterOver.ts"
+import { basicCredentials, resourceStatus, upstreamErrorCheck } from "../support/UpstreamChecks.ts"
 
 const clientId = "acme-client"
 const clientSecret = "s3cr3t-Zq9+/&=%"
@@ -33,7 +34,10 @@ const providerFor = (
   ...overrides
 })
 
-const mintFrom = (provider: ClientCredentialsProvider) => OAuth2ClientCredentials.make(provider).mint({ carry: undefined })
+/** The kind's minter, calling out through fetch as a replica's does. */
+const minterFor = (provider: ClientCredentialsProvider) => overFetch(OAuth2ClientCredentials.minter(provider))
+
+const mintFrom = (provider: ClientCredentialsProvider) => minterFor(provider).mint({ carry: undefined })
 
 const expectUpstreamError = upstreamErrorCheck("project44-test", [clientSecret])
 
@@ -70,10 +74,14 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
       }))
   }
 
-  it.live("sends the scope and gets a working token through makeMinter", () =>
+  it.live("sends the scope and gets a working token through the registry's kind", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = makeMinter(providerFor(upstream.tokenUrl, { clientAuth: "body", scope: "shipments:read" }))
+      const kind = kindNamed("oauth2-client-credentials")
+      expect(kind).toBe(OAuth2ClientCredentials)
+      const minter = minterFor(
+        providerFor(upstream.tokenUrl, { clientAuth: "body", scope: "shipments:read" })
+      )
       const token = yield* minter.mint({ carry: undefined })
       expect(yield* resourceStatus(upstream, token)).toBe(200)
       expect(upstream.counters().resourceOk).toBe(1)
@@ -82,7 +90,7 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
   it.live("each mint is a new token request: the same Minter can mint again", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = OAuth2ClientCredentials.make(providerFor(upstream.tokenUrl))
+      const minter = minterFor(providerFor(upstream.tokenUrl))
       const first = yield* minter.mint({ carry: undefined })
       const second = yield* minter.mint({ carry: undefined })
       expect(Redacted.value(first.accessToken)).not.toBe(Redacted.value(second.accessToken))
@@ -109,7 +117,7 @@ describe("OAuth2ClientCredentials against the simulated project44", () => {
   it.live("fails with status 429 and retryAfterMillis once the burst is spent, without retrying", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = OAuth2ClientCredentials.make(providerFor(upstream.tokenUrl))
+      const minter = minterFor(providerFor(upstream.tokenUrl))
       for (let i = 0; i < 6; i++) yield* minter.mint({ carry: undefined })
       expect(tokenCounters(upstream)).toMatchObject({ tokenRequests: 6, mints: 6, rateLimited: 0 })
 

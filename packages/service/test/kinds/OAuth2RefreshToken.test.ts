@@ -5,9 +5,10 @@ import {
   OAuth2RefreshToken,
   OAuth2RefreshTokenConfig,
   type ResolvedOAuth2RefreshTokenConfig
-} from "../src/OAuth2RefreshToken.ts"
-import { recordingServer, type SeenRequest, unusedUrl } from "./LocalServer.ts"
-import { basicCredentials, resourceStatus, upstreamErrorCheck } from "./UpstreamChecks.ts"
+} from "../../src/kinds/oauth2-refresh-token/OAuth2RefreshToken.ts"
+import { recordingServer, type SeenRequest, unusedUrl } from "../support/LocalServer.ts"
+import { overFetch } from "../support/MinterOver.ts"
+import { basicCredentials, resourceStatus, upstreamErrorCheck } from "../support/UpstreamChecks.ts"
 
 const clientId = "acme-app"
 const clientSecret = "app-s3cr3t+/&="
@@ -31,6 +32,9 @@ const configFor = (
   ...overrides
 })
 
+/** The kind's minter, calling out through fetch as a replica's does. */
+const minterFor = (config: ResolvedOAuth2RefreshTokenConfig) => overFetch(OAuth2RefreshToken.minter(config))
+
 /** A config whose initial refresh token starts a new family on `upstream`. */
 const simConfig = (upstream: OAuth2RefreshSim, overrides: Partial<ResolvedOAuth2RefreshTokenConfig> = {}) =>
   configFor(upstream.tokenUrl, upstream.issueRefreshToken(), overrides)
@@ -41,7 +45,7 @@ const publicClient = (config: ResolvedOAuth2RefreshTokenConfig): ResolvedOAuth2R
   return rest
 }
 
-const firstMint = (config: ResolvedOAuth2RefreshTokenConfig) => OAuth2RefreshToken.make(config).mint({ carry: undefined })
+const firstMint = (config: ResolvedOAuth2RefreshTokenConfig) => minterFor(config).mint({ carry: undefined })
 
 const tokenCounters = (upstream: OAuth2RefreshSim) => {
   const { badRequests, invalidClient, invalidGrant, refreshReuseDetected, refreshes, tokenRequests } = upstream.counters()
@@ -74,7 +78,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
     Effect.gen(function*() {
       const upstream = yield* sim()
       const config = simConfig(upstream)
-      const token = yield* OAuth2RefreshToken.make(config).mint({ carry: undefined })
+      const token = yield* minterFor(config).mint({ carry: undefined })
 
       expect(tokenCounters(upstream)).toEqual({ ...noCalls, tokenRequests: 1, refreshes: 1 })
       expect(Redacted.value(token.accessToken)).toBe(upstream.issuedAccessTokens()[0])
@@ -91,7 +95,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
   it.live("rotation is carried across mints: one call each, never a reuse", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = OAuth2RefreshToken.make(simConfig(upstream))
+      const minter = minterFor(simConfig(upstream))
       let carry: Redacted.Redacted<string> | undefined
       for (let i = 0; i < 4; i++) {
         const token = yield* minter.mint({ carry })
@@ -105,7 +109,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
   it.live("a stale carry is reuse: invalid_grant, credentials-rejected, and the family is revoked", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = OAuth2RefreshToken.make(simConfig(upstream))
+      const minter = minterFor(simConfig(upstream))
       const first = yield* minter.mint({ carry: undefined })
       const second = yield* minter.mint({ carry: first.carry })
 
@@ -124,7 +128,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
   it.live("a lost carry replays the configured refresh token: the upstream sees reuse", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const minter = OAuth2RefreshToken.make(simConfig(upstream))
+      const minter = minterFor(simConfig(upstream))
       yield* minter.mint({ carry: undefined })
       const error = expectUpstreamError(yield* minter.mint({ carry: undefined }).pipe(Effect.flip), secretsOf(upstream))
       expect(error.kind).toBe("credentials-rejected")
@@ -134,14 +138,14 @@ describe("OAuth2RefreshToken against the simulated server", () => {
   it.live("after invalid_grant, a new refresh token in the config wins over the carry", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const revokedGrant = OAuth2RefreshToken.make(simConfig(upstream))
+      const revokedGrant = minterFor(simConfig(upstream))
       const first = yield* revokedGrant.mint({ carry: undefined })
       upstream.revokeAll()
       const revoked = yield* revokedGrant.mint({ carry: first.carry }).pipe(Effect.flip)
       expect(revoked.kind).toBe("credentials-rejected")
 
       // The operator obtains a new grant and puts its refresh token in the config.
-      const minter = OAuth2RefreshToken.make(simConfig(upstream))
+      const minter = minterFor(simConfig(upstream))
       const second = yield* minter.mint({ carry: first.carry })
       expect(yield* resourceStatus(upstream, second)).toBe(200)
       // From then on the carry is trusted again.
@@ -153,7 +157,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
   it.live("an unreadable carry falls back to the configured refresh token", () =>
     Effect.gen(function*() {
       const upstream = yield* sim()
-      const token = yield* OAuth2RefreshToken.make(simConfig(upstream)).mint({ carry: Redacted.make("[]") })
+      const token = yield* minterFor(simConfig(upstream)).mint({ carry: Redacted.make("[]") })
       expect(yield* resourceStatus(upstream, token)).toBe(200)
       expect(tokenCounters(upstream)).toEqual({ ...noCalls, tokenRequests: 1, refreshes: 1 })
     }))
@@ -162,7 +166,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
     Effect.gen(function*() {
       const upstream = yield* sim({ rotate: false })
       const config = simConfig(upstream)
-      const minter = OAuth2RefreshToken.make(config)
+      const minter = minterFor(config)
       const first = yield* minter.mint({ carry: undefined })
       const second = yield* minter.mint({ carry: first.carry })
       expect(Redacted.value(first.carry!)).toContain(Redacted.value(config.refreshToken))
@@ -196,7 +200,7 @@ describe("OAuth2RefreshToken against the simulated server", () => {
         message: "token endpoint answered 401 (invalid_client)"
       })
       upstream.setCredentials({ clientId, clientSecret })
-      yield* OAuth2RefreshToken.make(config).mint({ carry: undefined })
+      yield* minterFor(config).mint({ carry: undefined })
     }))
 
   // Not retried: the upstream may have rotated the refresh token before the answer was lost.

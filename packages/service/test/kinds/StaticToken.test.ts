@@ -3,8 +3,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Fiber, Option, Redacted, Schema, Stream } from "effect"
-import { StaticToken, StaticTokenConfig } from "../src/StaticToken.ts"
-import { upstreamErrorCheck } from "./UpstreamChecks.ts"
+import { StaticToken, StaticTokenConfig } from "../../src/kinds/static/StaticToken.ts"
+import { minterOver } from "../support/MinterOver.ts"
+import { scriptedClient } from "../support/ScriptedHttpClient.ts"
+import { upstreamErrorCheck } from "../support/UpstreamChecks.ts"
 
 const FIRST = "static-token-first-4f1c"
 const SECOND = "static-token-second-9a2e"
@@ -36,6 +38,10 @@ const fileConfig = (file: string, pollMillis = 20): StaticTokenConfig => ({
 
 const envConfig = (env: string): StaticTokenConfig => ({ id: "static-test", kind: "static", token: { env }, pollMillis: 20 })
 
+/** A static token is read, never fetched: its minter gets a client that records any request made through it. */
+const http = scriptedClient(() => new Response(null, { status: 500 }))
+const minterFor = (config: StaticTokenConfig) => minterOver(http.layer)(StaticToken.minter(config))
+
 const withEnv = (env: Record<string, string>) =>
   Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
 
@@ -59,7 +65,7 @@ const eventually = (condition: () => boolean) =>
 describe("StaticToken.make", () => {
   it.effect("returns the environment variable's token, with no expiry and no carry", () =>
     Effect.gen(function*() {
-      const token = yield* StaticToken.make(envConfig("STATIC_TOKEN")).mint({ carry: undefined }).pipe(
+      const token = yield* minterFor(envConfig("STATIC_TOKEN")).mint({ carry: undefined }).pipe(
         withEnv({ STATIC_TOKEN: FIRST })
       )
       expect(Redacted.value(token.accessToken)).toBe(FIRST)
@@ -69,7 +75,7 @@ describe("StaticToken.make", () => {
 
   it.effect("a missing or empty variable is credentials-rejected", () =>
     Effect.gen(function*() {
-      const minter = StaticToken.make(envConfig("STATIC_TOKEN"))
+      const minter = minterFor(envConfig("STATIC_TOKEN"))
       const missing = expectUpstreamError(yield* minter.mint({ carry: undefined }).pipe(withEnv({}), Effect.flip))
       expect(missing.kind).toBe("credentials-rejected")
       expect(missing.message).toContain("environment variable STATIC_TOKEN is not set")
@@ -81,16 +87,17 @@ describe("StaticToken.make", () => {
   it.live("re-reads the file on every mint, trimmed", () =>
     Effect.gen(function*() {
       const file = tokenFile(`${FIRST}\n`)
-      const minter = StaticToken.make(fileConfig(file))
+      const minter = minterFor(fileConfig(file))
       expect(Redacted.value((yield* minter.mint({ carry: undefined })).accessToken)).toBe(FIRST)
       replaceFile(file, `${SECOND}\n`)
       expect(Redacted.value((yield* minter.mint({ carry: undefined })).accessToken)).toBe(SECOND)
+      expect(http.sent).toEqual([])
     }))
 
   it.live("a missing or empty file is transient, and the message names the file", () =>
     Effect.gen(function*() {
       const file = tokenFile(undefined)
-      const minter = StaticToken.make(fileConfig(file))
+      const minter = minterFor(fileConfig(file))
       const missing = expectUpstreamError(yield* minter.mint({ carry: undefined }).pipe(Effect.flip))
       expect(missing.kind).toBe("transient")
       expect(missing.message).toContain(file)
@@ -105,7 +112,7 @@ describe("StaticToken.changes", () => {
   it.live("emits once per content change, however the file is replaced", () =>
     Effect.gen(function*() {
       const file = tokenFile(FIRST)
-      const changes = yield* countChanges(StaticToken.changes(fileConfig(file)))
+      const changes = yield* countChanges(StaticToken.watch(fileConfig(file)))
       yield* Effect.sleep("100 millis")
       expect(changes.count()).toBe(0)
 
@@ -118,7 +125,7 @@ describe("StaticToken.changes", () => {
   it.live("ignores rewrites with the same token and a file briefly missing or empty", () =>
     Effect.gen(function*() {
       const file = tokenFile(FIRST)
-      const changes = yield* countChanges(StaticToken.changes(fileConfig(file)))
+      const changes = yield* countChanges(StaticToken.watch(fileConfig(file)))
       yield* Effect.sleep("60 millis")
       writeFileSync(file, `${FIRST}\n`)
       yield* Effect.sleep("60 millis")
@@ -134,8 +141,8 @@ describe("StaticToken.changes", () => {
   it.live("with the token the caller holds, a file that already differs emits at once", () =>
     Effect.gen(function*() {
       const file = tokenFile(SECOND)
-      const stale = yield* countChanges(StaticToken.changes(fileConfig(file, 60_000), Redacted.make(FIRST)))
-      const current = yield* countChanges(StaticToken.changes(fileConfig(file, 60_000), Redacted.make(SECOND)))
+      const stale = yield* countChanges(StaticToken.watch(fileConfig(file, 60_000), Redacted.make(FIRST)))
+      const current = yield* countChanges(StaticToken.watch(fileConfig(file, 60_000), Redacted.make(SECOND)))
       yield* eventually(() => stale.count() === 1)
       expect(current.count()).toBe(0)
     }))
@@ -143,7 +150,7 @@ describe("StaticToken.changes", () => {
   it.live("a file missing at first emits when it appears", () =>
     Effect.gen(function*() {
       const file = tokenFile(undefined)
-      const changes = yield* countChanges(StaticToken.changes(fileConfig(file)))
+      const changes = yield* countChanges(StaticToken.watch(fileConfig(file)))
       yield* Effect.sleep("60 millis")
       replaceFile(file, FIRST)
       yield* eventually(() => changes.count() === 1)
@@ -151,7 +158,7 @@ describe("StaticToken.changes", () => {
 
   it.live("an environment variable never changes: the stream stays silent", () =>
     Effect.gen(function*() {
-      const first = yield* StaticToken.changes(envConfig("STATIC_TOKEN")).pipe(
+      const first = yield* StaticToken.watch(envConfig("STATIC_TOKEN")).pipe(
         Stream.runHead,
         Effect.timeoutOption("100 millis")
       )
@@ -161,7 +168,7 @@ describe("StaticToken.changes", () => {
   it.live("stops polling when interrupted", () =>
     Effect.gen(function*() {
       const file = tokenFile(FIRST)
-      const changes = yield* countChanges(StaticToken.changes(fileConfig(file)))
+      const changes = yield* countChanges(StaticToken.watch(fileConfig(file)))
       yield* Fiber.interrupt(changes.fiber)
       replaceFile(file, SECOND)
       yield* Effect.sleep("100 millis")

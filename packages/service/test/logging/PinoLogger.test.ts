@@ -1,8 +1,8 @@
 import fs from "node:fs"
 import { afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Cause, Effect, Logger, Redacted, References } from "effect"
-import * as PinoLogger from "../src/PinoLogger.ts"
-import { UpstreamError } from "../src/UpstreamError.ts"
+import * as PinoLogger from "../../src/logging/PinoLogger.ts"
+import { UpstreamError } from "../../src/upstream/UpstreamError.ts"
 
 const SECRET = "tok_9d8f7e6a5b4c3d2e1f"
 

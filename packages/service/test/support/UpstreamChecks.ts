@@ -5,8 +5,8 @@
  */
 import { expect } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
-import type { MintedToken } from "../src/Minter.ts"
-import { UpstreamError } from "../src/UpstreamError.ts"
+import type { MintedToken } from "../../src/kinds/ProviderKind.ts"
+import { UpstreamError } from "../../src/upstream/UpstreamError.ts"
 
 /**
  * A check that `error` is `provider`'s UpstreamError with none of `secrets`

@@ -3,8 +3,24 @@
  * folded into real-time durations, so the request handlers never deal with
  * scaling.
  */
-import type { Project44SimOptions } from "../Project44Sim.ts"
 import { optionChecks, realMs, withSharedDefaults } from "./OptionChecks.ts"
+
+export interface Project44SimOptions {
+  readonly clientId: string
+  readonly clientSecret: string
+  /** Default 0: a random free port. */
+  readonly port?: number
+  /** Default 5. */
+  readonly tokensPerMinute?: number
+  /** Default 6. */
+  readonly burst?: number
+  /** Default 43200 (12 h), in upstream seconds. */
+  readonly tokenLifetimeSeconds?: number
+  /** Default 1. */
+  readonly timeScale?: number
+  /** Default 0. Delay before the token endpoint answers. */
+  readonly latencyMs?: number
+}
 
 export interface SimConfig {
   readonly clientId: string

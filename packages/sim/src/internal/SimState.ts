@@ -2,12 +2,26 @@
  * Everything the simulated project44 remembers between requests, shared by the
  * token endpoint, the protected resource and the admin endpoints.
  */
-import type { Project44Counters } from "../Project44Sim.ts"
 import type { ClientCredentials } from "./ClientAuthentication.ts"
 import { type Latency, makeLatency } from "./Latency.ts"
 import type { SimConfig } from "./SimConfig.ts"
 import { makeTokenBucket, type TokenBucket } from "./TokenBucket.ts"
 import { makeTokenRegistry, type TokenRegistry } from "./TokenRegistry.ts"
+
+export interface Project44Counters {
+  /** Every request to the token endpoint, hung ones included. */
+  readonly tokenRequests: number
+  readonly mints: number
+  readonly rateLimited: number
+  readonly badRequests: number
+  /** 401s from the token endpoint. */
+  readonly invalidClient: number
+  readonly resourceOk: number
+  /** 401s from the protected resource. */
+  readonly resourceUnauthorized: number
+  /** Failures answered because of `failNext` (5xx). */
+  readonly serverErrors: number
+}
 
 export type MutableCounters = { -readonly [K in keyof Project44Counters]: number }
 

@@ -2,14 +2,14 @@
  * The OAuth2 `client_credentials` grant (RFC 6749 §4.4), as project44 runs
  * it: a form-encoded POST with the client id and secret either in a Basic
  * header or in the body, never both. The call itself, its timeout and what
- * its failures mean are the token endpoint's (internal/OAuth2Endpoint.ts).
+ * its failures mean are the token endpoint's (upstream/OAuth2Endpoint.ts).
  */
-import { ProviderId } from "@tokenbus/core"
+import { onUnauthorized, ProviderId } from "@tokenbus/core"
 import { Effect, type Redacted, Schema } from "effect"
-import { HttpUrl, PositiveInt, withDefault } from "./ConfigFields.ts"
-import { mintedToken, requestToken, TokenResponse } from "./internal/OAuth2Endpoint.ts"
-import type { Minter } from "./Minter.ts"
-import { resolveSecret, SecretRef } from "./Secret.ts"
+import { HttpUrl, PositiveInt, withDefault } from "../../config/ConfigFields.ts"
+import { resolveSecret, SecretRef } from "../../config/Secret.ts"
+import { mintedToken, requestToken, TokenResponse } from "../../upstream/OAuth2Endpoint.ts"
+import type { Minter, ProviderKind } from "../ProviderKind.ts"
 
 export const OAuth2ClientCredentialsConfig = Schema.Struct({
   id: ProviderId,
@@ -43,10 +43,14 @@ const make = (config: ResolvedClientCredentialsConfig): Minter => {
   return { mint: () => mint }
 }
 
-/** Reads the client secret the config refers to; `field` names the provider in errors (`providers[0]`). */
-const resolve = <C extends OAuth2ClientCredentialsConfig>(config: C, field: string) =>
-  resolveSecret(`${field}.clientSecret`, config.clientSecret).pipe(
-    Effect.map((clientSecret) => ({ ...config, clientSecret }))
-  )
-
-export const OAuth2ClientCredentials = { make, resolve }
+export const OAuth2ClientCredentials = {
+  name: "oauth2-client-credentials",
+  config: OAuth2ClientCredentialsConfig,
+  resolve: (config, field) =>
+    resolveSecret(`${field}.clientSecret`, config.clientSecret).pipe(
+      Effect.map((clientSecret): ResolvedClientCredentialsConfig => ({ ...config, clientSecret }))
+    ),
+  minter: make,
+  // project44's tokens live about 12 h and stay valid after a new one is minted: renew only when one is refused.
+  lifecycle: () => onUnauthorized
+} satisfies ProviderKind<typeof OAuth2ClientCredentialsConfig.fields, ResolvedClientCredentialsConfig>

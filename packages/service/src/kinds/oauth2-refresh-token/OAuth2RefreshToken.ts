@@ -18,12 +18,12 @@
  * the grant is gone and an operator must obtain a new refresh token.
  */
 import { createHash } from "node:crypto"
-import { ProviderId } from "@tokenbus/core"
+import { proactive, ProviderId } from "@tokenbus/core"
 import { Effect, Option, Redacted, Schema } from "effect"
-import { HttpUrl, PositiveInt, withDefault } from "./ConfigFields.ts"
-import { mintedToken, requestToken, TokenResponse } from "./internal/OAuth2Endpoint.ts"
-import type { MintedToken, Minter, MintInput } from "./Minter.ts"
-import { resolveSecret, SecretRef } from "./Secret.ts"
+import { HttpUrl, PositiveInt, withDefault } from "../../config/ConfigFields.ts"
+import { resolveSecret, SecretRef } from "../../config/Secret.ts"
+import { mintedToken, requestToken, TokenResponse } from "../../upstream/OAuth2Endpoint.ts"
+import type { MintedToken, Minter, MintInput, ProviderKind } from "../ProviderKind.ts"
 
 export const OAuth2RefreshTokenConfig = Schema.Struct({
   id: ProviderId,
@@ -107,8 +107,7 @@ const make = (config: ResolvedOAuth2RefreshTokenConfig): Minter => {
   }
 }
 
-/** Reads the secrets the config refers to; `field` names the provider in errors (`providers[0]`). */
-const resolve = <C extends OAuth2RefreshTokenConfig>(config: C, field: string) =>
+const resolve = (config: OAuth2RefreshTokenConfig, field: string) =>
   Effect.gen(function*() {
     const refreshToken = yield* resolveSecret(`${field}.refreshToken`, config.refreshToken)
     const clientSecret = config.clientSecret === undefined
@@ -120,7 +119,16 @@ const resolve = <C extends OAuth2RefreshTokenConfig>(config: C, field: string) =
       refreshToken,
       ...(clientSecret === undefined ? {} : { clientSecret })
     }
-    return resolved as Omit<C, "clientSecret" | "refreshToken"> & ResolvedOAuth2RefreshTokenConfig
+    return resolved satisfies ResolvedOAuth2RefreshTokenConfig
   })
 
-export const OAuth2RefreshToken = { make, resolve }
+export const OAuth2RefreshToken = {
+  name: "oauth2-refresh-token",
+  config: OAuth2RefreshTokenConfig,
+  resolve,
+  minter: make,
+  // The refresh token rotates: replaying one whose successor was lost would revoke the grant.
+  lostAnswer: "stop",
+  // Access tokens of refresh-token grants are short-lived: renew at half-life.
+  lifecycle: () => proactive(0.5)
+} satisfies ProviderKind<typeof OAuth2RefreshTokenConfig.fields, ResolvedOAuth2RefreshTokenConfig>

@@ -12,12 +12,12 @@
  */
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
-import { ProviderId } from "@tokenbus/core"
+import { onUnauthorized, ProviderId } from "@tokenbus/core"
 import { Effect, Redacted, Schedule, Schema, Stream } from "effect"
-import type { MintedToken, Minter } from "./Minter.ts"
-import { PositiveInt, withDefault } from "./ConfigFields.ts"
-import { resolveSecret } from "./Secret.ts"
-import { UpstreamError } from "./UpstreamError.ts"
+import { PositiveInt, withDefault } from "../../config/ConfigFields.ts"
+import { resolveSecret } from "../../config/Secret.ts"
+import { UpstreamError } from "../../upstream/UpstreamError.ts"
+import type { MintedToken, Minter, ProviderKind } from "../ProviderKind.ts"
 
 
 export const StaticTokenConfig = Schema.Struct({
@@ -103,4 +103,12 @@ const changes = (config: StaticTokenConfig, current?: Redacted.Redacted<string>)
   )
 }
 
-export const StaticToken = { make, changes }
+export const StaticToken = {
+  name: "static",
+  config: StaticTokenConfig,
+  // The token itself is read at each mint, so a replaced file is picked up.
+  resolve: (config) => Effect.succeed(config),
+  minter: make,
+  lifecycle: () => onUnauthorized,
+  watch: changes
+} satisfies ProviderKind<typeof StaticTokenConfig.fields, StaticTokenConfig>

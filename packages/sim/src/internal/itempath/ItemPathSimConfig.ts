@@ -3,8 +3,28 @@
  * folded into real-time lifetimes, so the request handlers never deal with
  * scaling.
  */
-import type { ItemPathSimOptions } from "../../ItemPathSim.ts"
 import { optionChecks, realMs, withSharedDefaults } from "../OptionChecks.ts"
+
+export interface ItemPathSimOptions {
+  readonly username: string
+  readonly password: string
+  /** Default 0: a random free port. */
+  readonly port?: number
+  /** Default 900 (15 min), in upstream seconds. */
+  readonly accessTokenLifetimeSeconds?: number
+  /** Default 2592000 (30 days), in upstream seconds. */
+  readonly refreshTokenLifetimeSeconds?: number
+  /** Default 1. */
+  readonly timeScale?: number
+  /** Default 0. Delay before `/api/users/*` answers. */
+  readonly latencyMs?: number
+  /**
+   * The user's type, as ItemPath's user settings name it. Default
+   * "application": only users of that type ("application" or "Application")
+   * may create application tokens; any other type is answered 403.
+   */
+  readonly userType?: string
+}
 
 export interface ItemPathSimConfig {
   readonly username: string
@@ -14,7 +34,7 @@ export interface ItemPathSimConfig {
   readonly accessTokenLifetimeMs: number
   readonly refreshTokenLifetimeMs: number
   readonly latencyMs: number
-  readonly applicationUser: boolean
+  readonly userType: string
 }
 
 /** ItemPath's documented lifetimes: 15 minutes and 30 days. */
@@ -34,6 +54,8 @@ export const resolveItemPathSimConfig = (options: ItemPathSimOptions): ItemPathS
   check.positive("refreshTokenLifetimeSeconds", refreshSeconds)
   check.positive("timeScale", timeScale)
   check.latency(latencyMs)
+  const userType = options.userType ?? "application"
+  check.nonEmpty("userType", userType)
   return {
     username: options.username,
     password: options.password,
@@ -41,6 +63,6 @@ export const resolveItemPathSimConfig = (options: ItemPathSimOptions): ItemPathS
     accessTokenLifetimeMs: realMs(accessSeconds, timeScale),
     refreshTokenLifetimeMs: realMs(refreshSeconds, timeScale),
     latencyMs,
-    applicationUser: options.applicationUser ?? true
+    userType
   }
 }

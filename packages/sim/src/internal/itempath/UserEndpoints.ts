@@ -1,22 +1,27 @@
 /**
- * `POST /api/users/*`: ItemPath's authentication endpoints.
+ * `POST /api/users/*`: ItemPath's authentication endpoints, as its
+ * documentation describes them.
  *
- * - `login`: JSON `{username, password}` → `{login: true, accessToken, refreshToken}`.
+ * - `login`: JSON `{username, password}` (`Content-Type: application/json`) →
+ *   `{login: true, accessToken, refreshToken}`.
  * - `refresh`: the refresh token as bearer → `{accessToken}`.
- * - `application-token`: the refresh token as bearer → `{applicationToken}`, a
- *   token that never expires; only for users of type "Application" (403
- *   otherwise).
+ * - `application-token`: the refresh token as bearer → `{token}`, an
+ *   application token, which never expires; only for users of type
+ *   "application" (403 otherwise).
  *
  * Refused tokens get 401 with a `{msg}` saying why, worded as flask-jwt-extended
  * words it (ItemPath's JWTs carry that library's claims); refused credentials
- * get 401 with `{login: false, message}`.
+ * get 401 with `{login: false, message}`. ItemPath's documentation shows
+ * neither refusal: these are the simulator's choice. An endpoint made
+ * tokenless (`setTokenlessAnswers`) still issues its tokens, and counts them,
+ * but answers 200 without them: the credentials exist and nobody holds them.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Option, Schema } from "effect"
 import { bearerToken } from "../BearerResource.ts"
 import { receiveRequest } from "../receiveRequest.ts"
 import { NO_STORE, sendJson } from "../sendJson.ts"
-import type { ItemPathState } from "./ItemPathState.ts"
+import type { ItemPathState, UserEndpointName } from "./ItemPathState.ts"
 import type { TokenProblem } from "./SessionTokens.ts"
 
 export const USERS_PREFIX = "/api/users/"
@@ -49,11 +54,11 @@ const route = (state: ItemPathState, path: string, req: IncomingMessage, body: s
   handler(state, req, body, res)
 }
 
-const login: Handler = (state, _req, body, res) => {
-  const request = decodeLogin(body)
+const login: Handler = (state, req, body, res) => {
+  const request = isJson(req.headers["content-type"]) ? decodeLogin(body) : Option.none()
   if (Option.isNone(request)) {
     state.counters.badRequests += 1
-    return sendJson(res, 400, { message: 'Expected JSON {"username": string, "password": string}' })
+    return sendJson(res, 400, { message: 'Expected application/json {"username": string, "password": string}' })
   }
   const { password, username } = request.value
   if (username !== state.credentials.username || password !== state.credentials.password) {
@@ -63,7 +68,7 @@ const login: Handler = (state, _req, body, res) => {
   state.counters.logins += 1
   const accessToken = state.tokens.issue("access", state.config.accessTokenLifetimeMs)
   const refreshToken = state.tokens.issue("refresh", state.config.refreshTokenLifetimeMs)
-  sendJson(res, 200, { login: true, accessToken, refreshToken }, NO_STORE)
+  issued(state, res, "login", { login: true }, { accessToken, refreshToken })
 }
 
 const refresh: Handler = (state, req, _body, res) => {
@@ -73,7 +78,7 @@ const refresh: Handler = (state, req, _body, res) => {
     return unauthorized(res, problem)
   }
   state.counters.refreshes += 1
-  sendJson(res, 200, { accessToken: state.tokens.issue("access", state.config.accessTokenLifetimeMs) }, NO_STORE)
+  issued(state, res, "refresh", {}, { accessToken: state.tokens.issue("access", state.config.accessTokenLifetimeMs) })
 }
 
 const applicationToken: Handler = (state, req, _body, res) => {
@@ -82,13 +87,30 @@ const applicationToken: Handler = (state, req, _body, res) => {
     state.counters.applicationTokenFailures += 1
     return unauthorized(res, problem)
   }
-  if (!state.config.applicationUser) {
+  if (state.config.userType.toLowerCase() !== "application") {
     state.counters.applicationTokenFailures += 1
-    return sendJson(res, 403, { msg: 'Only users of type "Application" can create application tokens' }, NO_STORE)
+    return sendJson(res, 403, { msg: 'Only users of type "application" can create application tokens' }, NO_STORE)
   }
   state.counters.applicationTokens += 1
-  sendJson(res, 200, { applicationToken: state.tokens.issue("application", undefined) }, NO_STORE)
+  issued(state, res, "application-token", {}, { token: state.tokens.issue("application", undefined) })
 }
+
+/** A 200 with the tokens just issued, unless `endpoint` was made tokenless: then with `rest` alone. */
+const issued = (
+  state: ItemPathState,
+  res: ServerResponse,
+  endpoint: UserEndpointName,
+  rest: Readonly<Record<string, unknown>>,
+  tokens: Readonly<Record<string, string>>
+): void => {
+  const tokenless = state.tokenless.has(endpoint)
+  if (tokenless) state.counters.tokenlessAnswers += 1
+  sendJson(res, 200, tokenless ? rest : { ...rest, ...tokens }, NO_STORE)
+}
+
+// ItemPath's documentation sends the login with this header; a JSON API reads no other body.
+const isJson = (contentType: string | undefined): boolean =>
+  contentType?.toLowerCase().split(";")[0]?.trim() === "application/json"
 
 const handlers: Readonly<Record<string, Handler>> = {
   [LOGIN_PATH]: login,

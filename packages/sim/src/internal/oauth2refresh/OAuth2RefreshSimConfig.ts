@@ -3,8 +3,25 @@
  * `timeScale` folded into real-time lifetimes, so the request handlers never
  * deal with scaling.
  */
-import type { OAuth2RefreshSimOptions } from "../../OAuth2RefreshSim.ts"
 import { optionChecks, realMs, withSharedDefaults } from "../OptionChecks.ts"
+
+export interface OAuth2RefreshSimOptions {
+  readonly clientId: string
+  /** Omit for a public client, which sends only `client_id`. */
+  readonly clientSecret?: string
+  /** Default 0: a random free port. */
+  readonly port?: number
+  /** Default 3600, in upstream seconds. */
+  readonly accessTokenLifetimeSeconds?: number
+  /** Default: refresh tokens never expire by age. In upstream seconds. */
+  readonly refreshTokenLifetimeSeconds?: number
+  /** Default 1. */
+  readonly timeScale?: number
+  /** Default 0. Delay before the token endpoint answers. */
+  readonly latencyMs?: number
+  /** Default true: every refresh rotates the refresh token. */
+  readonly rotate?: boolean
+}
 
 export interface OAuth2RefreshSimConfig {
   readonly clientId: string

@@ -2,10 +2,27 @@
  * Everything the simulated OAuth2 server remembers between requests, shared
  * by the token endpoint, the protected resource and the admin endpoints.
  */
-import type { OAuth2RefreshCounters } from "../../OAuth2RefreshSim.ts"
 import { type Latency, makeLatency } from "../Latency.ts"
 import type { OAuth2RefreshSimConfig } from "./OAuth2RefreshSimConfig.ts"
 import { type Lifetimes, makeTokenFamilies, type TokenFamilies } from "./TokenFamilies.ts"
+
+export interface OAuth2RefreshCounters {
+  /** Every request to the token endpoint, hung ones included. */
+  readonly tokenRequests: number
+  /** Refresh tokens redeemed for an access token. */
+  readonly refreshes: number
+  /** 400 invalid_grant: unknown, expired, revoked or reused refresh tokens. */
+  readonly invalidGrant: number
+  /** Retired refresh tokens presented again (each also counts in invalidGrant). */
+  readonly refreshReuseDetected: number
+  /** 401s from the token endpoint. */
+  readonly invalidClient: number
+  /** Other 400s: wrong grant type, content type, missing refresh_token, ambiguous client auth. */
+  readonly badRequests: number
+  readonly resourceOk: number
+  /** 401s from the protected resource. */
+  readonly resourceUnauthorized: number
+}
 
 export type MutableOAuth2RefreshCounters = { -readonly [K in keyof OAuth2RefreshCounters]: number }
 

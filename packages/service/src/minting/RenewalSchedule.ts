@@ -1,0 +1,48 @@
+/**
+ * Renewals the leader makes without being asked: on the provider's
+ * lifecycle, and when its kind's watch says the token changed outside
+ * tokenbus. Each is an ordinary request to the single flight, so it joins a
+ * mint under way and waits for the rate budget like any other.
+ */
+import { type Lifecycle, renewalDueAt } from "@tokenbus/core"
+import { Clock, Effect, Random, Stream } from "effect"
+import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
+import type { FencedState } from "../leadership/FencedState.ts"
+import type { Serve } from "./SingleFlight.ts"
+
+/** How often the renewal loop looks at the clock and the held token. */
+const renewalTickMillis = 1_000
+
+const logFailure = (message: string) => (error: { readonly message: string }) =>
+  Effect.logWarning(message).pipe(Effect.annotateLogs({ error: error.message }))
+
+/** Each token's renewal moment is drawn once (with jitter), when the leader first sees it. */
+export const renewOnSchedule = (state: FencedState, serve: Serve, lifecycle: Lifecycle) =>
+  Effect.gen(function*() {
+    let planned: { readonly version: number; readonly dueAt: number | undefined } | undefined
+    while (true) {
+      const { token } = yield* state.snapshot
+      if (token !== undefined && planned?.version !== token.version) {
+        planned = { version: token.version, dueAt: renewalDueAt(lifecycle, token, yield* Random.next) }
+      }
+      const now = yield* Clock.currentTimeMillis
+      if (planned?.dueAt !== undefined && now >= planned.dueAt) {
+        yield* serve({ _tag: "Proactive", version: planned.version }, "proactive").pipe(
+          Effect.catch(logFailure("proactive renewal failed"))
+        )
+      }
+      const wait = planned?.dueAt === undefined ? renewalTickMillis : planned.dueAt - now
+      yield* Effect.sleep(Math.max(100, Math.min(renewalTickMillis, wait)))
+    }
+  })
+
+/** The token changed outside tokenbus (a static token's file): commit what it is now. */
+export const followWatch = (provider: ConfiguredProvider, serve: Serve, state: FencedState) =>
+  Effect.gen(function*() {
+    const { token } = yield* state.snapshot
+    yield* provider.watch(token?.accessToken).pipe(
+      Stream.runForEach(() =>
+        serve({ _tag: "Operator" }, "operator").pipe(Effect.catch(logFailure("the token changed but cannot be read")))
+      )
+    )
+  })

@@ -1,0 +1,128 @@
+/**
+ * Single-flight for one provider's leader: decides each request against the
+ * held token and the mint under way (MintDecision.ts in core), and starts at
+ * most one mint at a time, in the leader's scope so that a requester giving
+ * up does not abandon it half-way. Every request that joins a mint is
+ * answered by that mint's outcome, whatever it is: a token, the current token
+ * with the time the next is expected, or the error.
+ */
+import {
+  CredentialsRejected,
+  decideMint,
+  type MintDecision,
+  type MintReason,
+  type MintRequest,
+  type ProtocolError,
+  type Token,
+  TokenUnavailable
+} from "@tokenbus/core"
+import { Cause, Clock, Deferred, Effect, Exit, Ref, type Scope, Semaphore } from "effect"
+import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
+import { Deposed, type FencedState } from "../leadership/FencedState.ts"
+import { LeadershipLost } from "../leadership/LeaderLock.ts"
+import type { Answer } from "../replica/Replies.ts"
+import type { Cycle } from "./MintCycle.ts"
+
+/** Answers one request for a token: serves, joins or mints. */
+export type Serve = (request: MintRequest, reason: MintReason) => Effect.Effect<Answer, ProtocolError>
+
+export interface SingleFlightOptions {
+  readonly configured: ConfiguredProvider
+  readonly state: FencedState
+  readonly cycle: Cycle
+  /** The leader's scope: mints run in it, and stop with it. */
+  readonly scope: Scope.Scope
+}
+
+type Waiting = Deferred.Deferred<Answer, ProtocolError>
+
+/** What the waiting consumers are told when a mint ended without answering them. */
+const toProtocolError = (provider: string, exit: Exit.Exit<unknown, unknown>): ProtocolError => {
+  const failure = Exit.isFailure(exit) ? exit.cause.reasons.find((reason) => reason._tag === "Fail") : undefined
+  const error = failure?._tag === "Fail" ? failure.error : undefined
+  if (error instanceof CredentialsRejected || error instanceof TokenUnavailable) return error
+  const message = error instanceof Error ? error.message : "the leader stopped while minting"
+  return new TokenUnavailable({ provider, message })
+}
+
+/** The mint failed because this replica is no longer the leader: the next one must answer, not this one. */
+const lostLeadership = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) &&
+  exit.cause.reasons.some((reason) =>
+    reason._tag === "Fail" && (reason.error instanceof Deposed || reason.error instanceof LeadershipLost)
+  )
+
+export const makeSingleFlight = Effect.fnUntraced(function*(options: SingleFlightOptions) {
+  const { configured, cycle, state } = options
+  const id = configured.id
+  const minting = yield* Ref.make<Waiting | undefined>(undefined)
+  // Deciding and settling take turns, so a decision never sees a committed token with a stale "in flight".
+  const deciding = yield* Semaphore.make(1)
+
+  /** Ends the waiting consumers' wait with the mint's outcome; a leader stepping down leaves them unanswered. */
+  const settle = (waiting: Waiting) => (exit: Exit.Exit<unknown, unknown>) => {
+    if (Exit.isSuccess(exit)) return Effect.void
+    // Unanswered, a replica asks again and reaches the next leader; an error would reach the consumer.
+    if (Cause.hasInterruptsOnly(exit.cause) || lostLeadership(exit)) return Deferred.interrupt(waiting)
+    return Deferred.fail(waiting, toProtocolError(id, exit))
+  }
+
+  /** Runs `work` as the mint under way; whoever joined it is answered when it ends. */
+  const start = (work: Effect.Effect<void, unknown>, waiting: Waiting) =>
+    work.pipe(
+      Effect.onExit((exit) =>
+        deciding.withPermits(1)(Ref.set(minting, undefined)).pipe(Effect.andThen(settle(waiting)(exit)))
+      ),
+      Effect.ignore,
+      Effect.forkIn(options.scope)
+    )
+
+  /** A token minted because of a 401, itself reported 401 this soon: a new one would fare no better. */
+  const refusedAtOnce = (request: MintRequest, current: Token | undefined) =>
+    Clock.currentTimeMillis.pipe(Effect.map((now) =>
+      request._tag === "Unauthorized" && current?.reason === "unauthorized-report" &&
+      now - current.issuedAt < configured.circuitBreaker.freshTokenMillis
+    ))
+
+  const decide = (request: MintRequest, fresh: Waiting) =>
+    deciding.withPermits(1)(Effect.gen(function*() {
+      const { token } = yield* state.snapshot
+      const inFlight = yield* Ref.get(minting)
+      const decision: MintDecision = decideMint({ current: token?.version, inFlight: inFlight !== undefined }, request)
+      if (decision === "mint") yield* Ref.set(minting, fresh)
+      return [decision, inFlight, token] as const
+    }))
+
+  /**
+   * A joined mint answered its first waiters early, with when it expected to
+   * call the upstream; by now that moment may have passed or moved (a 429):
+   * say when the leader will really call.
+   */
+  const expectedNow = (answer: Answer): Effect.Effect<Answer> =>
+    answer.renewalExpectedAt === undefined
+      ? Effect.succeed(answer)
+      : Effect.map(
+        Effect.all([cycle.nextCallAt, Clock.currentTimeMillis]),
+        ([next, now]) => ({ ...answer, renewalExpectedAt: Math.max(now, next ?? now) })
+      )
+
+  const serve = (request: MintRequest, reason: MintReason, reloaded = false): Effect.Effect<Answer, ProtocolError> =>
+    Effect.gen(function*() {
+      const fresh = yield* Deferred.make<Answer, ProtocolError>()
+      const [decision, inFlight, held] = yield* decide(request, fresh)
+      if (decision === "join-in-flight" && inFlight !== undefined) return yield* Deferred.await(inFlight).pipe(Effect.flatMap(expectedNow))
+      if (decision === "reload" && !reloaded) {
+        yield* state.reload.pipe(Effect.mapError((error) => new TokenUnavailable({ provider: id, message: error.message })))
+        return yield* serve(request, reason, true)
+      }
+      if (decision !== "mint" && held !== undefined) return { token: held }
+      // Tripping the breaker is this mint's outcome: requests that joined it in the meantime share it.
+      const work = (yield* refusedAtOnce(request, held))
+        ? cycle.trip(`the token minted after a 401 (version ${held?.version}) was itself refused at once`)
+        : cycle.run(reason, fresh)
+      yield* start(work, fresh)
+      return yield* Deferred.await(fresh)
+    })
+
+  return serve satisfies Serve
+})

@@ -1,0 +1,69 @@
+// The fence, on the real FencedState and TokenStore over an in-memory KV: once
+// a newer leader has written its fence, nothing an older one writes lands, and
+// it learns it is deposed; a write by someone who is not a leader is retried.
+import { assert, describe, it } from "@effect/vitest"
+import { makeMemoryKvStore } from "@tokenbus/nats/testing"
+import { Effect, Exit, Redacted } from "effect"
+import { makeFencedState } from "../../src/leadership/FencedState.ts"
+import { TokenStore } from "../../src/store/TokenStore.ts"
+
+const provider = "acme"
+const token = (name: string) => ({
+  accessToken: Redacted.make(name),
+  tokenType: "Bearer",
+  issuedAt: 0,
+  reason: "unauthorized-report" as const
+})
+
+const twoLeaders = Effect.gen(function*() {
+  const kv = yield* makeMemoryKvStore("tokens")
+  const older = TokenStore.make(yield* kv.view)
+  const newer = TokenStore.make(yield* kv.view)
+  const leader = (store: TokenStore["Service"], term: number) =>
+    Effect.flatMap(store.read(provider), (initial) =>
+      makeFencedState({ provider, store, fence: { holder: `replica-${term}`, term }, guard: Effect.void, initial }))
+  return { older, newer, leader }
+})
+
+describe("FencedState", () => {
+  it.effect("a deposed leader's commit fails, does not land, and deposes it", () =>
+    Effect.gen(function*() {
+      const { leader, newer, older } = yield* twoLeaders
+      const first = yield* leader(older, 1)
+      yield* first.write((s) => s.state)
+      // The newer leader is elected while the older one is paused before its commit.
+      const second = yield* leader(newer, 2)
+      yield* second.write((s) => s.state)
+      const late = yield* first.write((s) => ({ ...s.state, token: token("late-token") })).pipe(Effect.exit)
+      assert.isTrue(Exit.isFailure(late))
+      if (Exit.isFailure(late)) assert.include(String(late.cause), "Deposed")
+      yield* first.deposed
+      const stored = yield* newer.read(provider)
+      assert.strictEqual(stored.token, undefined)
+      assert.deepStrictEqual(stored.state.fence, { holder: "replica-2", term: 2 })
+      // The newer leader is unaffected.
+      const committed = yield* second.write((s) => ({ ...s.state, token: token("new-token") }))
+      assert.strictEqual(Redacted.value(committed.token!.accessToken), "new-token")
+    }))
+
+  it.effect("a leader that first reads a newer leader's fence steps down without writing over it", () =>
+    Effect.gen(function*() {
+      const { leader, newer, older } = yield* twoLeaders
+      const second = yield* leader(newer, 2)
+      yield* second.write((s) => s.state)
+      const first = yield* leader(older, 1)
+      assert.isTrue(Exit.isFailure(yield* first.write((s) => s.state).pipe(Effect.exit)))
+      const kept = yield* second.write((s) => ({ ...s.state, token: token("kept") }))
+      assert.strictEqual(kept.state.fence?.term, 2)
+    }))
+
+  it.effect("a write under this leader's own fence by someone else (an operator) is retried, not a deposition", () =>
+    Effect.gen(function*() {
+      const { leader, newer, older } = yield* twoLeaders
+      const first = yield* leader(older, 1)
+      const fenced = yield* first.write((s) => s.state)
+      yield* newer.write(provider, fenced.state, fenced.revision)
+      const written = yield* first.write((s) => ({ ...s.state, token: token("after-operator") }))
+      assert.strictEqual(Redacted.value(written.token!.accessToken), "after-operator")
+    }))
+})

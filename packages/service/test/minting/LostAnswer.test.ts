@@ -1,0 +1,142 @@
+// A leader that dies between the upstream's answer and its commit, on the
+// in-memory NATS: the next leader must neither replay a carry that call may
+// have spent (a rotated refresh token) nor lose the grant silently. And what
+// consumers are told while a mint waits: never a moment already past.
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Effect, Fiber } from "effect"
+import type { LostAnswer } from "../../src/kinds/ProviderKind.ts"
+import {
+  advance,
+  configFor,
+  getToken,
+  lockHolder,
+  makeMemoryNats,
+  makeUpstream,
+  PROVIDER,
+  providerFor,
+  reportUnauthorized,
+  request,
+  startReplica,
+  subjects
+} from "../support/MemoryCluster.ts"
+
+type Reply = Effect.Success<ReturnType<typeof getToken>>
+const tokenOf = (reply: Reply) => {
+  if (!reply.ok) return assert.fail(`expected a token, got ${JSON.stringify(reply)}`)
+  return reply.token
+}
+const errorOf = (reply: Reply) => {
+  if (reply.ok) return assert.fail(`expected an error, got version ${reply.token.version}`)
+  return reply.error
+}
+
+/** Two replicas; the leader dies (cut off) right after the upstream answered its second call. */
+const leaderDiesBeforeCommit = (lostAnswer: LostAnswer) =>
+  Effect.gen(function*() {
+    const nats = yield* makeMemoryNats
+    const upstream = yield* makeUpstream
+    const config = configFor(providerFor(upstream, { lostAnswer }))
+    const replicas = [yield* startReplica(nats, config, "replica-1"), yield* startReplica(nats, config, "replica-2")]
+    const consumer = yield* nats.connection("consumer")
+    yield* advance(500)
+    const first = tokenOf(yield* getToken(consumer))
+    const leaderId = yield* lockHolder(consumer)
+    const dying = replicas.find((replica) => replica.id === leaderId)!
+    yield* upstream.onCall(dying.connection.disconnect)
+    yield* Effect.forkChild(reportUnauthorized(consumer, first))
+    yield* advance(6_000)
+    assert.notStrictEqual(yield* lockHolder(consumer), leaderId, "a follower took over")
+    assert.strictEqual(yield* upstream.calls, 2)
+    yield* upstream.onCall(Effect.void)
+    return { consumer, upstream, first }
+  })
+
+describe("a leader lost between the upstream's answer and the commit", () => {
+  it.effect("a rotating carry is not replayed: the breaker trips and names the secret to renew", () =>
+    Effect.gen(function*() {
+      const { consumer, first, upstream } = yield* leaderDiesBeforeCommit("stop")
+      // The new leader adopted the last committed token, and serves it.
+      assert.strictEqual(tokenOf(yield* getToken(consumer)).version, first.version)
+      const refused = errorOf(yield* reportUnauthorized(consumer, first))
+      assert.strictEqual(refused._tag, "CredentialsRejected")
+      assert.include(refused.message, "refresh token")
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1"])
+      // An operator's reset starts again from the configuration, not from the carry that may be spent.
+      const reset = yield* request(consumer, subjects.mint(PROVIDER), { reason: "operator" })
+      assert.isAbove(tokenOf(reset).version, first.version)
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1", undefined])
+    }))
+
+  it.effect("a kind that can log in again does so instead of using the carry", () =>
+    Effect.gen(function*() {
+      const { consumer, first, upstream } = yield* leaderDiesBeforeCommit("log-in-again")
+      const next = tokenOf(yield* reportUnauthorized(consumer, first))
+      assert.isAbove(next.version, first.version)
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1", undefined])
+      // The login's carry is used from then on (past the breaker's "refused at once" window).
+      yield* advance(6_000)
+      const after = tokenOf(yield* reportUnauthorized(consumer, next))
+      assert.isAbove(after.version, next.version)
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1", undefined, "carry-3"])
+    }))
+
+  it.effect("a call that got an answer, or never left, spent nothing: the carry is used again", () =>
+    Effect.gen(function*() {
+      const nats = yield* makeMemoryNats
+      const upstream = yield* makeUpstream
+      yield* startReplica(nats, configFor(providerFor(upstream, { lostAnswer: "stop" })), "replica-1")
+      const consumer = yield* nats.connection("consumer")
+      yield* advance(500)
+      const first = tokenOf(yield* getToken(consumer))
+      yield* upstream.answerNext("transient")
+      const retried = yield* Effect.forkChild(reportUnauthorized(consumer, first))
+      yield* advance(2_000)
+      const next = tokenOf(yield* Fiber.join(retried))
+      assert.isAbove(next.version, first.version)
+      // The 503 was an answer, so its carry was not spent and is used again.
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1", "carry-1"])
+    }))
+
+  it.effect("a call that timed out may have spent the carry: the next mint does not replay it", () =>
+    Effect.gen(function*() {
+      const nats = yield* makeMemoryNats
+      const upstream = yield* makeUpstream
+      yield* startReplica(nats, configFor(providerFor(upstream, { lostAnswer: "stop" })), "replica-1")
+      const consumer = yield* nats.connection("consumer")
+      yield* advance(500)
+      const first = tokenOf(yield* getToken(consumer))
+      yield* upstream.answerNext("timeout")
+      const report = yield* Effect.forkChild(reportUnauthorized(consumer, first))
+      yield* advance(3_000)
+      assert.strictEqual(errorOf(yield* Fiber.join(report))._tag, "CredentialsRejected")
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1"])
+    }))
+})
+
+describe("renewalExpectedAt", () => {
+  it.effect("is never in the past, and after a 429 is when the leader will really call", () =>
+    Effect.gen(function*() {
+      const nats = yield* makeMemoryNats
+      const upstream = yield* makeUpstream
+      const rateLimit = { tokens: 1, windowMillis: 10_000 }
+      yield* startReplica(nats, configFor(providerFor(upstream, { rateLimit })), "replica-1")
+      const consumer = yield* nats.connection("consumer")
+      yield* advance(500)
+      const first = tokenOf(yield* getToken(consumer))
+      const waiting = yield* reportUnauthorized(consumer, first)
+      const expected = waiting.ok ? waiting.renewalExpectedAt : undefined
+      assert.isDefined(expected)
+      assert.isAtLeast(expected!, yield* Clock.currentTimeMillis)
+      yield* upstream.answerNext({ kind: "rate-limited", retryAfterMillis: 20_000 })
+      yield* advance(expected! - (yield* Clock.currentTimeMillis) + 1_000, 100)
+      assert.strictEqual(yield* upstream.calls, 2, "the waiting mint called, and got a 429")
+      const now = yield* Clock.currentTimeMillis
+      const later = yield* reportUnauthorized(consumer, first)
+      const promised = later.ok ? later.renewalExpectedAt : undefined
+      assert.isDefined(promised)
+      assert.isAtLeast(promised!, now + 18_000)
+      yield* advance(promised! - now + 500, 100)
+      assert.strictEqual(yield* upstream.calls, 3)
+      assert.isAbove(tokenOf(yield* getToken(consumer)).version, first.version)
+    }))
+})
