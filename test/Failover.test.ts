@@ -3,21 +3,12 @@
 // (SIGTERM), then every replica gone. A new leader adopts the stored token
 // instead of minting, and consumers are served throughout.
 //
-// One cluster serves the whole file and the tests run in order: the first
-// kill leaves two replicas, the second one, the last test kills it.
+// Every test kills replicas, so each one starts a cluster of its own.
 import { TokenbusClient } from "@tokenbus/client"
+import { logMsg, PROVIDER, type ReplicaCluster, sleep, waitUntil, type WireToken } from "@tokenbus/testing"
 import { Redacted } from "effect"
 import { describe, expect, inject, it } from "vitest"
-import { logMsg } from "@tokenbus/testing"
-import {
-  type ReplicaCluster,
-  PROVIDER,
-  sleep,
-  testLease,
-  useReplicaCluster,
-  waitUntil,
-  type WireToken
-} from "./support/ServiceFixture.ts"
+import { clusterForTest, testLease } from "./support/ServiceFixture.ts"
 
 interface GetOutcome {
   /** When the request was sent (Date.now()). */
@@ -68,20 +59,17 @@ const startGetLoop = (cluster: ReplicaCluster, intervalMs: number) => {
   }
 }
 
+/** A cluster of `replicas` with its first token minted, once, and the token. */
+const startWithToken = async (replicas: number): Promise<{ cluster: ReplicaCluster; token: WireToken }> => {
+  const cluster = await clusterForTest({ replicas })
+  const token = await cluster.firstToken()
+  expect(cluster.sim.counters()).toMatchObject({ mints: 1, tokenRequests: 1 })
+  return { cluster, token }
+}
+
 describe("failover", () => {
-  const fixture = useReplicaCluster({ replicas: 3 })
-  let token: WireToken
-
-  it("starts with one minted token", async () => {
-    const { cluster } = fixture
-    const leader = await cluster.waitForLeader(20_000)
-    await leader.replica.waitForLog(logMsg("minted and committed a token", { provider: PROVIDER }), 20_000)
-    token = await cluster.getToken()
-    expect(cluster.sim.counters()).toMatchObject({ mints: 1, tokenRequests: 1 })
-  })
-
   it("a SIGKILLed leader is replaced without a mint, and gets are answered throughout", async () => {
-    const { cluster } = fixture
+    const { cluster, token } = await startWithToken(3)
     const old = cluster.leader()
     if (old === undefined) throw new Error("no leader")
     const marks = new Map(cluster.replicas.map((replica) => [replica, replica.logs.length]))
@@ -131,11 +119,11 @@ describe("failover", () => {
 
     expect(cluster.sim.counters()).toMatchObject({ mints: 1, tokenRequests: 1 })
     expect(cluster.linesOfAll(logMsg("minted and committed a token", { provider: PROVIDER }))).toHaveLength(1)
+    cluster.expectNoSecretsInLogs()
   })
 
   it("a SIGTERMed leader releases the lock and hands over at once, without a mint", async () => {
-    const { cluster } = fixture
-    expect(cluster.running).toHaveLength(2)
+    const { cluster, token } = await startWithToken(3)
     const old = cluster.leader()
     if (old === undefined || !old.replica.running) throw new Error("no live leader")
     const marks = new Map(cluster.replicas.map((replica) => [replica, replica.logs.length]))
@@ -177,10 +165,11 @@ describe("failover", () => {
 
     expect(await cluster.getToken()).toEqual(token)
     expect(cluster.sim.counters()).toMatchObject({ mints: 1, tokenRequests: 1 })
+    cluster.expectNoSecretsInLogs()
   })
 
   it("a client keeps serving its token when the service is gone; a new one gets ServiceUnavailable", async () => {
-    const { cluster } = fixture
+    const { cluster, token } = await startWithToken(2)
     const requestTimeoutMillis = 2000
     const options = { servers: [inject("natsUrl")], prefix: cluster.prefix, requestTimeoutMillis }
     const holder = await TokenbusClient.connect(options)
@@ -214,9 +203,6 @@ describe("failover", () => {
       await newcomer.close()
     }
     expect(cluster.sim.counters()).toMatchObject({ mints: 1, tokenRequests: 1 })
-  })
-
-  it("never writes the client secret or an access token to its logs", () => {
-    fixture.cluster.expectNoSecretsInLogs()
+    cluster.expectNoSecretsInLogs()
   })
 })

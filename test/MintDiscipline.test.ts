@@ -3,23 +3,26 @@
 // through leader kills, a paused leader commits nothing, an outage is ridden
 // out with backoff, and rejected credentials stop all minting until the
 // secret changes. Every claim is checked on the upstream's own counters.
+//
+// Each describe block with one test shares its cluster with nobody; the
+// circuit breaker's tests each trip the breaker, so each starts its own.
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
-import { logMsg } from "@tokenbus/testing"
 import {
   expectError,
   expectToken,
+  logMsg,
   PROVIDER,
   type ReplicaCluster,
   sleep,
-  useReplicaCluster,
   waitUntil,
   type WireReply
-} from "./support/ServiceFixture.ts"
+} from "@tokenbus/testing"
+import { describe, expect, it, onTestFinished } from "vitest"
+import { clusterForTest, useReplicaCluster } from "./support/ServiceFixture.ts"
 
 const minted = logMsg("minted and committed a token", { provider: PROVIDER })
 
@@ -184,22 +187,35 @@ describe("an upstream outage", () => {
 })
 
 describe("the credential circuit breaker", () => {
-  // The secret comes from a file, as an operator would rotate it.
-  const secrets = mkdtempSync(join(tmpdir(), "tokenbus-secret-"))
-  const secretFile = join(secrets, "client-secret")
-  const initialSecret = `initial-${randomBytes(12).toString("hex")}`
-  writeFileSync(secretFile, initialSecret)
-  afterAll(() => rmSync(secrets, { recursive: true, force: true }))
-  const fixture = useReplicaCluster({
-    replicas: 3,
-    sim: { clientSecret: initialSecret },
-    provider: { clientSecret: { file: secretFile } }
-  })
+  /** A secret in a file, as an operator would rotate it; removed when the test ends. */
+  const secretFile = (secret: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), "tokenbus-secret-"))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, "client-secret")
+    writeFileSync(file, secret)
+    return file
+  }
+
+  /** Reports the current token, then at once the token that report minted: the breaker's fresh-token rule trips. */
+  const tripOnFreshToken = async (cluster: ReplicaCluster) => {
+    const first = await cluster.firstToken()
+    const fresh = expectToken(await cluster.reportUnauthorized(first.version))
+    expect(fresh.reason).toBe("unauthorized-report")
+    const requests = cluster.sim.counters().tokenRequests
+    // Within the breaker's default 5 s of that mint.
+    const reply = expectError(await cluster.reportUnauthorized(fresh.version), "CredentialsRejected")
+    return { fresh, requests, reply }
+  }
 
   it("rejected credentials stop all minting after one attempt; a secret change clears it", async () => {
-    const { cluster } = fixture
-    await waitUntil(() => cluster.linesOfAll(minted).length === 1, 20_000, "no initial mint")
-    const before = await cluster.getToken()
+    const initialSecret = `initial-${randomBytes(12).toString("hex")}`
+    const file = secretFile(initialSecret)
+    const cluster = await clusterForTest({
+      replicas: 3,
+      sim: { clientSecret: initialSecret },
+      provider: { clientSecret: { file } }
+    })
+    const before = await cluster.firstToken()
     const counters = cluster.sim.counters()
 
     // The upstream rotates the secret; tokenbus still has the old one.
@@ -218,7 +234,7 @@ describe("the credential circuit breaker", () => {
     expect(cluster.replicas.some((replica) => replica.output.includes(`tokenbus reset ${PROVIDER}`))).toBe(true)
 
     // The operator puts the new secret in place: the next report mints.
-    writeFileSync(secretFile, rotated)
+    writeFileSync(file, rotated)
     const after = expectToken(await cluster.reportUnauthorized(before.version))
     expect(after.version).toBeGreaterThan(before.version)
     expect(cluster.sim.counters()).toMatchObject({ tokenRequests: counters.tokenRequests + 2, invalidClient: 1 })
@@ -230,26 +246,30 @@ describe("the credential circuit breaker", () => {
   })
 
   it("a token minted after a 401 and itself refused at once trips the breaker", async () => {
-    const { cluster } = fixture
-    const current = await cluster.getToken()
-    expect(current.reason).toBe("unauthorized-report")
-    const requests = cluster.sim.counters().tokenRequests
-    // Within the breaker's default 5 s of that mint.
-    const reply = expectError(await cluster.reportUnauthorized(current.version), "CredentialsRejected")
+    const cluster = await clusterForTest({ replicas: 3 })
+    const { fresh, requests, reply } = await tripOnFreshToken(cluster)
     expect(reply.message).toContain("refused at once")
+    expect(cluster.sim.counters().tokenRequests).toBe(requests)
+    // Gets still serve the held token; further reports are refused without an upstream call.
+    expect(await cluster.getToken()).toEqual(fresh)
+    expectError(await cluster.reportUnauthorized(fresh.version), "CredentialsRejected")
     expect(cluster.sim.counters().tokenRequests).toBe(requests)
   })
 
   it("an operator's tokenbus reset clears the breaker and mints at once", async () => {
-    const { cluster } = fixture
-    const before = await cluster.getToken()
+    const cluster = await clusterForTest({ replicas: 3 })
+    const { fresh } = await tripOnFreshToken(cluster)
     const requests = cluster.sim.counters().tokenRequests
     const { code, output } = await runCli(["reset", PROVIDER, "--servers", cluster.natsUrl, "--prefix", cluster.prefix])
     expect(code, output).toBe(0)
     const after = await cluster.getToken()
     expect(output).toContain(`${PROVIDER}: new token, version ${after.version}`)
-    expect(after.version).toBeGreaterThan(before.version)
+    expect(after.version).toBeGreaterThan(fresh.version)
     expect(after.reason).toBe("operator")
     expect(cluster.sim.counters().tokenRequests).toBe(requests + 1)
+    // Cleared: a report of the operator's token mints again instead of being refused.
+    const next = expectToken(await cluster.reportUnauthorized(after.version))
+    expect(next.version).toBeGreaterThan(after.version)
+    expect(cluster.sim.counters().tokenRequests).toBe(requests + 2)
   })
 })

@@ -1,5 +1,6 @@
 // Pins down the NATS KV behaviour that tokenbus's leader election and token
-// store rely on, against a real nats-server (2.15, see test/support) through
+// store rely on, against the real server image in a container (nats-server
+// 2.15, test/support/NatsContainer.ts; the file starts its own) through
 // nats.js v3 (@nats-io/kv, @nats-io/jetstream 3.4).
 //
 // Compare-and-set failures (kv.create on a live key, kv.update with a stale
@@ -26,9 +27,18 @@ import { Kvm } from "@nats-io/kv"
 import type { KV, KvOptions } from "@nats-io/kv"
 import { connect } from "@nats-io/transport-node"
 import type { NatsConnection } from "@nats-io/transport-node"
-import { afterEach, describe, expect, inject, it } from "vitest"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { type NatsContainer, startNatsContainer } from "./support/NatsContainer.ts"
 
-const natsUrl = inject("natsUrl")
+let container: NatsContainer | undefined
+
+beforeAll(async () => {
+  container = await startNatsContainer()
+})
+
+afterAll(async () => {
+  await container?.stop()
+})
 
 const connections: Array<NatsConnection> = []
 const buckets: Array<KV> = []
@@ -41,7 +51,8 @@ afterEach(async () => {
 const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(6).toString("hex")}`
 
 const openConnection = async (): Promise<NatsConnection> => {
-  const nc = await connect({ servers: natsUrl, name: "kv-semantics-test" })
+  if (container === undefined) throw new Error("the NATS container did not start")
+  const nc = await connect({ servers: container.url, name: "kv-semantics-test" })
   connections.push(nc)
   return nc
 }

@@ -5,7 +5,7 @@
  * responder). CPU is reported as a percentage of one core over an interval.
  */
 import { execFileSync } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 
 export interface UsageSample {
   readonly pid: number
@@ -58,18 +58,3 @@ export const sampleMachine = (): MachineSample => {
 /** CPU the whole machine used between two samples, as % of one core (200 % = two cores busy). */
 export const machineCpuPercent = (from: MachineSample, to: MachineSample): number =>
   ((to.busyTicks - from.busyTicks) / clockTicksPerSecond) / ((to.at - from.at) / 1000) * 100
-
-/** Pids of this process's children whose command name is `name` (e.g. the nats-server it started). */
-export const childPidsNamed = (name: string): Array<number> =>
-  readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
-        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
-        const ppid = Number(statFields(Number(entry))[1])
-        return comm === name && ppid === process.pid ? [Number(entry)] : []
-      } catch {
-        return [] // exited while we looked
-      }
-    })

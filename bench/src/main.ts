@@ -62,12 +62,12 @@ const targetPairs = (stack: BenchStack): ReadonlyArray<TargetPair> => {
     {
       replicas: 1,
       echo: { label: "echo ×1", subject: `echo1.token.${PROVIDER}.get`, processes: [stack.echoOne] },
-      tokenbus: { label: "tokenbus ×1", subject: stack.single.subjects.get(PROVIDER), processes: processes(stack.single.replicas) }
+      tokenbus: { label: "tokenbus ×1", subject: stack.single.subjects.get(), processes: processes(stack.single.replicas) }
     },
     {
       replicas: 3,
       echo: { label: "echo ×3", subject: `echo3.token.${PROVIDER}.get`, processes: stack.echoThree },
-      tokenbus: { label: "tokenbus ×3", subject: stack.trio.subjects.get(PROVIDER), processes: processes(stack.trio.replicas) }
+      tokenbus: { label: "tokenbus ×3", subject: stack.trio.subjects.get(), processes: processes(stack.trio.replicas) }
     }
   ]
 }
@@ -94,20 +94,20 @@ const runScenarios = (options: BenchOptions, stack: BenchStack) =>
     const cachedLookups = yield* scenario(options, 2, "cached lookups", () =>
       runCachedLookups({ nc, natsUrl, cluster: single, options }))
     const commits = yield* Effect.acquireRelease(
-      Effect.promise(() => watchCommits(nc, trio.subjects.tokenBucket, PROVIDER)),
+      Effect.promise(() => watchCommits(nc, trio.subjects.tokenBucket(), PROVIDER)),
       (watch) => Effect.sync(() => watch.stop())
     )
     const stormProcesses = [
       { name: "bench", pid: process.pid },
-      ...(natsServerPid === undefined ? [] : [{ name: "nats-server", pid: natsServerPid }]),
+      { name: "nats-server", pid: natsServerPid },
       ...trio.running.map((replica) => ({ name: replica.name, pid: replica.pid ?? -1 }))
     ]
     const storm = yield* scenario(options, 3, `401 storms of ${options.stormReporters} reports`, () =>
       runUnauthorizedStorm({ nc, cluster: trio, commits, options, processes: stormProcesses }))
     const fanOut = yield* scenario(options, 4, `fan-out to ${options.fanOutClients} clients`, () =>
-      runFanOut({ nc, natsUrl, cluster: trio, commits, options }))
+      runFanOut({ natsUrl, cluster: trio, commits, options }))
     const failover = yield* scenario(options, 5, `failover (${options.kills} × SIGKILL, ${options.terms} × SIGTERM)`, () =>
-      runFailover({ nc, cluster: trio, lease: defaultLeaseConfig, options }))
+      runFailover({ cluster: trio, lease: defaultLeaseConfig, options }))
     return { getThroughput, cachedLookups, storm, fanOut, failover, footprint }
   })
 

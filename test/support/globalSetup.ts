@@ -1,9 +1,11 @@
 // Vitest globalSetup of the `integration` project: one NATS server (with
-// JetStream) for the whole run, its URL handed to tests via
-// `inject("natsUrl")`. Tests isolate themselves with unique bucket/stream names.
+// JetStream) for the whole run, a nats-server child process started as
+// `tokenbus dev` and the bench start theirs (@tokenbus/devstack; the binary
+// is $NATS_SERVER_BIN, which scripts/test installs). Its URL and monitor
+// port reach tests via `inject`. Tests isolate themselves with random
+// subject prefixes and bucket names.
+import { type LocalNatsServer, startNatsServer } from "@tokenbus/testing"
 import type { TestProject } from "vitest/node"
-import { natsImage, startNatsServer } from "./NatsServer.ts"
-import type { NatsServer } from "./NatsServer.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,11 +16,12 @@ declare module "vitest" {
   }
 }
 
-let server: NatsServer | undefined
+let server: LocalNatsServer | undefined
 
 export const setup = async (project: TestProject): Promise<void> => {
   const started = Date.now()
-  process.stderr.write(`[integration] starting NATS (image ${natsImage()}) ...\n`)
+  const binary = process.env["NATS_SERVER_BIN"] ?? "nats-server (PATH)"
+  process.stderr.write(`[integration] starting NATS (${binary}) ...\n`)
   server = await startNatsServer()
   process.stderr.write(
     `[integration] NATS ready at ${server.url} (monitor :${server.monitorPort}) in ${Date.now() - started} ms\n`

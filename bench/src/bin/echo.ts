@@ -2,15 +2,15 @@
  * The baseline responder of scenario 1, run as its own process so that it is
  * comparable to a replica process: a bare nats.js queue subscription that
  * answers every request with a fixed payload as long as a token reply. Its
- * connection is made by tokenbus's own NatsConnection, so it has exactly the
- * options a replica's has; what it lacks is everything tokenbus does per
- * request (subject parsing, the provider check, the cache lookup).
+ * connection has the options a replica's has (acquireRawConnection.ts); what
+ * it lacks is everything tokenbus does per request (subject parsing, the
+ * provider check, the cache lookup).
  *
  * usage: node bench/src/bin/echo.ts <nats url> <subject> <queue> <reply bytes> <name>
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { NatsConnection } from "@tokenbus/nats"
 import { Console, Effect } from "effect"
+import { acquireRawConnection } from "../acquireRawConnection.ts"
 
 const [url, subject, queue, bytes, name] = process.argv.slice(2)
 if (url === undefined || subject === undefined || queue === undefined || bytes === undefined || name === undefined) {
@@ -20,20 +20,17 @@ if (url === undefined || subject === undefined || queue === undefined || bytes =
 const reply = "x".repeat(Number(bytes))
 
 const program = Effect.gen(function*() {
-  const nats = yield* NatsConnection
-  const subscription = nats.raw.subscribe(subject, {
+  const nc = yield* acquireRawConnection({ url, name, waitOnFirstConnect: true })
+  const subscription = nc.subscribe(subject, {
     queue,
     callback: (error, message) => {
       if (error === null) message.respond(reply)
     }
   })
   yield* Effect.addFinalizer(() => Effect.promise(() => subscription.drain().catch(() => undefined)))
-  yield* Effect.promise(() => nats.raw.flush())
+  yield* Effect.promise(() => nc.flush())
   yield* Console.log("ready")
   return yield* Effect.never
-}).pipe(
-  Effect.scoped,
-  Effect.provide(NatsConnection.layer({ servers: [url], name, waitOnFirstConnect: true }))
-)
+}).pipe(Effect.scoped)
 
 NodeRuntime.runMain(program)

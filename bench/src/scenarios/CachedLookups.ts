@@ -15,9 +15,8 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { TokenbusClient, TokenClient } from "@tokenbus/client"
-import { PROVIDER, randomPrefix, waitUntil } from "@tokenbus/testing"
+import { PROVIDER, randomPrefix, type ReplicaCluster, waitUntil } from "@tokenbus/testing"
 import { Effect, ManagedRuntime } from "effect"
-import type { BenchCluster } from "../BenchCluster.ts"
 import type { BenchOptions } from "../BenchOptions.ts"
 import { forceGc } from "../forceGc.ts"
 import { progress } from "../progress.ts"
@@ -27,7 +26,7 @@ import { median } from "../Stats.ts"
 export interface CachedLookupsSetup {
   readonly nc: NatsConnection
   readonly natsUrl: string
-  readonly cluster: BenchCluster
+  readonly cluster: ReplicaCluster
   readonly options: BenchOptions
 }
 

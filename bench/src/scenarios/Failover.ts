@@ -16,18 +16,15 @@
  * notification, one acquire, the replica's retry, the new leader's first KV
  * writes and the mint remain.
  */
-import type { NatsConnection } from "@nats-io/transport-node"
 import type { LeaseConfig } from "@tokenbus/core"
-import { sleep } from "@tokenbus/testing"
-import type { BenchCluster } from "../BenchCluster.ts"
+import { type ReplicaCluster, sleep } from "@tokenbus/testing"
 import type { BenchOptions } from "../BenchOptions.ts"
 import { progress } from "../progress.ts"
 import { row, type Row } from "../Row.ts"
 import { median } from "../Stats.ts"
 
 export interface FailoverSetup {
-  readonly nc: NatsConnection
-  readonly cluster: BenchCluster
+  readonly cluster: ReplicaCluster
   readonly lease: LeaseConfig
   readonly options: BenchOptions
 }
@@ -87,8 +84,8 @@ const reportUntilNewer = async (setup: FailoverSetup, version: number, deadline:
   let refused = 0
   while (Date.now() < deadline) {
     try {
-      const reply = await setup.cluster.report(setup.nc, version, 7000)
-      if (reply.ok && (reply.token?.version ?? 0) > version) return { version: reply.token?.version ?? 0, refused }
+      const reply = await setup.cluster.reportUnauthorized(version, 7000)
+      if (reply.ok && reply.token.version > version) return { version: reply.token.version, refused }
       refused++
     } catch {
       refused++ // no responders for an instant, or a request lost with the killed replica
@@ -99,10 +96,10 @@ const reportUntilNewer = async (setup: FailoverSetup, version: number, deadline:
 }
 
 const failOnce = async (setup: FailoverSetup, signal: "SIGKILL" | "SIGTERM"): Promise<FailoverRound> => {
-  const { cluster, nc } = setup
+  const { cluster } = setup
   const leader = cluster.leader()
   if (leader === undefined || !leader.replica.running) throw new Error("the cluster has no running leader")
-  const reportedVersion = await cluster.currentVersion(nc)
+  const reportedVersion = (await cluster.getToken()).version
   const logFrom = leader.replica.logs.length
   const sentAt = leader.replica.kill(signal)
   const started = performance.now()

@@ -11,23 +11,19 @@
  * `subscribe`, right after the client's own handler has offered the update
  * to its cache: no extra subscription, no polling.
  */
-import type { NatsConnection as RawConnection } from "@nats-io/transport-node"
 import { TokenClient } from "@tokenbus/client"
 import { NatsConnection } from "@tokenbus/nats"
-import { PROVIDER, waitUntil } from "@tokenbus/testing"
+import { expectToken, PROVIDER, type ReplicaCluster, waitUntil } from "@tokenbus/testing"
 import { Effect, Layer, ManagedRuntime } from "effect"
-import type { BenchCluster } from "../BenchCluster.ts"
 import type { BenchOptions } from "../BenchOptions.ts"
 import type { KvCommits } from "../KvCommits.ts"
 import { progress } from "../progress.ts"
 import { row, type Row } from "../Row.ts"
 import { median, percentile, summarize, type Summary } from "../Stats.ts"
-import { versionOf } from "../WireReply.ts"
 
 export interface FanOutSetup {
-  readonly nc: RawConnection
   readonly natsUrl: string
-  readonly cluster: BenchCluster
+  readonly cluster: ReplicaCluster
   readonly commits: KvCommits
   readonly options: BenchOptions
 }
@@ -99,8 +95,8 @@ const connectClients = async (setup: FanOutSetup, probe: Probe): Promise<Array<C
 }
 
 const oneCommit = async (setup: FanOutSetup, clients: ReadonlyArray<Client>, probe: Probe): Promise<FanOutCommit> => {
-  const { nc, cluster, commits } = setup
-  const current = await cluster.currentVersion(nc)
+  const { cluster, commits } = setup
+  const current = (await cluster.getToken()).version
   await waitUntil(
     () => clients.every((client) => (client.tokens.peek(PROVIDER)?.version ?? 0) >= current),
     5000,
@@ -110,7 +106,7 @@ const oneCommit = async (setup: FanOutSetup, clients: ReadonlyArray<Client>, pro
   probe.above = current
   probe.arrivals.fill(Number.NaN)
   const committed = commits.after(current)
-  const version = versionOf(await cluster.report(nc, current))
+  const version = expectToken(await cluster.reportUnauthorized(current)).version
   const commit = await committed
   await waitUntil(() => !probe.arrivals.some(Number.isNaN), 10_000, `not every client received version ${version}`, 5)
   const commitAt = commits.all().find((c) => c.revision === version)?.at ?? commit.at

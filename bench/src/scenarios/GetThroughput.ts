@@ -8,6 +8,7 @@
  * the bottleneck.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
+import { getPayload } from "@tokenbus/testing"
 import type { BenchOptions } from "../BenchOptions.ts"
 import { closedLoop, type LoadRound } from "../ClosedLoop.ts"
 import { progress } from "../progress.ts"
@@ -15,7 +16,6 @@ import { cpuPercent, machineCpuPercent, sampleMachine, sampleUsage, type UsageSa
 import { row, type Row } from "../Row.ts"
 import { median } from "../Stats.ts"
 import { withoutStackTraces } from "../withoutStackTraces.ts"
-import { getPayload } from "../WireReply.ts"
 
 /** A responder under test: where to send `get`s and which processes answer. */
 export interface Target {

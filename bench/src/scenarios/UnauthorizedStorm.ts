@@ -12,8 +12,7 @@
  * storm is CPU-bound, and this says where the time went.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
-import { PROVIDER } from "@tokenbus/testing"
-import type { BenchCluster } from "../BenchCluster.ts"
+import { parseReply, PROVIDER, type ReplicaCluster, reportPayload } from "@tokenbus/testing"
 import type { BenchOptions } from "../BenchOptions.ts"
 import type { KvCommits } from "../KvCommits.ts"
 import { cpuPercent, sampleUsage, type UsageSample } from "../ProcessUsage.ts"
@@ -21,11 +20,10 @@ import { progress } from "../progress.ts"
 import { row, type Row } from "../Row.ts"
 import { median, summarize, type Summary } from "../Stats.ts"
 import { withoutStackTraces } from "../withoutStackTraces.ts"
-import { parseReply, reportPayload } from "../WireReply.ts"
 
 export interface StormSetup {
   readonly nc: NatsConnection
-  readonly cluster: BenchCluster
+  readonly cluster: ReplicaCluster
   readonly commits: KvCommits
   readonly options: BenchOptions
   /** Processes whose CPU time is read per storm: the bench, nats-server, the replicas. */
@@ -63,14 +61,16 @@ const report = (nc: NatsConnection, subject: string, payload: string): Promise<A
   nc.request(subject, payload, { timeout: 15_000 }).then(
     (message) => {
       const reply = parseReply(message.string())
-      return { at: performance.now(), version: reply.token?.version, error: reply.error?._tag }
+      return reply.ok
+        ? { at: performance.now(), version: reply.token.version, error: undefined }
+        : { at: performance.now(), version: undefined, error: reply.error._tag }
     },
     (error: unknown) => ({ at: performance.now(), version: undefined, error: String(error) })
   )
 
 const storm = async (setup: StormSetup): Promise<Storm> => {
   const { nc, cluster, commits, options } = setup
-  const reportedVersion = await cluster.currentVersion(nc)
+  const reportedVersion = (await cluster.getToken()).version
   const mintsBefore = cluster.upstream.sim.counters().mints
   const committed = commits.after(reportedVersion)
   const subject = cluster.subjects.unauthorized(PROVIDER)

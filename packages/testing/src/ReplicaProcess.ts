@@ -1,41 +1,12 @@
 /**
- * tokenbus replicas as real child processes, for the integration tests and
- * the benchmark: `node packages/service/src/bin.ts serve --config <tmp file>`,
- * exactly as an operator runs them. Each replica's stdout (pino JSON lines)
- * is parsed and kept, stderr is kept as text, and callers wait on log lines
- * ("became leader", "adopted the stored token", ...) instead of sleeping.
- *
- * Every replica started here is remembered until `stopAllReplicas()`, which
- * SIGKILLs whatever is still alive and removes the temp config files, so a
- * failing test or an interrupted benchmark cannot leave processes behind.
- * (test/support/useReplicaCleanup.ts registers that with vitest.)
+ * One tokenbus replica running as a child process, as the integration tests
+ * and the benchmark see it: its stdout (pino JSON lines) parsed and kept, its
+ * stderr kept as text, signals to send it, and waits on log lines ("became
+ * leader", "adopted the stored token", ...) instead of sleeps. Starting
+ * replicas, and making sure none outlives its caller, is startReplica.ts.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-
-/** Repository root (this file is packages/testing/src/ReplicaProcess.ts). */
-const repoRoot = fileURLToPath(new URL("../../..", import.meta.url))
-const binPath = join(repoRoot, "packages", "service", "src", "bin.ts")
-
-/** One pino line as a replica writes it. */
-export interface LogLine {
-  readonly level: number
-  readonly time: number
-  readonly msg: string
-  readonly pid?: number
-  readonly replica?: string
-  readonly provider?: string
-  readonly [field: string]: unknown
-}
-
-export type LogPredicate = (line: LogLine) => boolean
-
-/** Matches a line by its `msg`, and optionally by other fields (e.g. `{ provider: "project44" }`). */
-export const logMsg = (msg: string, fields: Readonly<Record<string, unknown>> = {}): LogPredicate => (line) =>
-  line.msg === msg && Object.entries(fields).every(([key, value]) => line[key] === value)
+import type { ChildProcess } from "node:child_process"
+import { type LogLine, type LogPredicate, parseLogLine } from "./LogLine.ts"
 
 export type ReplicaSignal = "SIGKILL" | "SIGTERM" | "SIGSTOP" | "SIGCONT"
 
@@ -44,32 +15,10 @@ export interface ReplicaExit {
   readonly signal: NodeJS.Signals | null
 }
 
-export interface StartReplicaOptions {
-  /** Shown in failure output and used as the NATS connection name unless the config sets one. */
-  readonly name?: string
-  /** Extra environment (the provider secrets the config refers to with `{ "env": ... }`). */
-  readonly env?: Readonly<Record<string, string>>
-  /** TOKENBUS_LOG_LEVEL; default "Debug". */
-  readonly logLevel?: string
-  /** Node options before the script, e.g. `--cpu-prof` to profile the replica. */
-  readonly nodeArgs?: ReadonlyArray<string>
-}
-
 interface Waiter {
   readonly predicate: LogPredicate
   readonly resolve: (line: LogLine) => void
 }
-
-let counter = 0
-const live = new Set<ReplicaProcess>()
-const all: Array<ReplicaProcess> = []
-const tempDirs: Array<string> = []
-
-// Children are not in a process group of their own, so nothing else would
-// stop them if the parent process died before stopping them itself.
-process.once("exit", () => {
-  for (const replica of live) replica.child.kill("SIGKILL")
-})
 
 export class ReplicaProcess {
   /** Parsed stdout lines, in arrival order. */
@@ -103,7 +52,6 @@ export class ReplicaProcess {
     this.exited = new Promise<ReplicaExit>((resolve) => {
       child.once("close", (code, signal) => {
         this.exit = { code, signal }
-        live.delete(this)
         resolve(this.exit)
       })
       child.once("error", (error) => {
@@ -221,13 +169,7 @@ export class ReplicaProcess {
     this.#partial = parts.pop() ?? ""
     for (const part of parts) {
       if (part.trim() === "") continue
-      let line: LogLine | undefined
-      try {
-        const parsed: unknown = JSON.parse(part)
-        if (typeof parsed === "object" && parsed !== null && "msg" in parsed) line = parsed as LogLine
-      } catch {
-        // not JSON
-      }
+      const line = parseLogLine(part)
       if (line === undefined) {
         this.rawStdout.push(part)
         continue
@@ -237,82 +179,3 @@ export class ReplicaProcess {
     }
   }
 }
-
-/**
- * Starts one replica with `config` (the JSON config file's content, written
- * to a temp dir). Resolves once it logged "replica ready"; rejects (and kills
- * it) if it does not within `readyTimeoutMs`.
- */
-export const startReplica = async (
-  config: Readonly<Record<string, unknown>>,
-  options: StartReplicaOptions = {},
-  readyTimeoutMs = 30_000
-): Promise<ReplicaProcess> => {
-  const replica = await spawnReplica(config, options)
-  try {
-    await replica.waitForLog(logMsg("replica ready"), readyTimeoutMs)
-  } catch (error) {
-    replica.kill("SIGKILL")
-    throw new Error(`${(error as Error).message}\n${replica.dump()}`)
-  }
-  return replica
-}
-
-/** Starts `n` replicas at once (so they really race for the lock) and waits until all are ready. */
-export const startReplicas = async (
-  n: number,
-  config: Readonly<Record<string, unknown>>,
-  options: StartReplicaOptions & { readonly namePrefix?: string } = {}
-): Promise<Array<ReplicaProcess>> => {
-  const base = options.namePrefix ?? "replica"
-  const results = await Promise.allSettled(
-    Array.from({ length: n }, (_, index) => startReplica(config, { ...options, name: `${base}-${index + 1}` }))
-  )
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected")
-  if (failed !== undefined) {
-    for (const result of results) if (result.status === "fulfilled") result.value.kill("SIGKILL")
-    throw failed.reason
-  }
-  return results.map((result) => (result as PromiseFulfilledResult<ReplicaProcess>).value)
-}
-
-/** Spawns without waiting for readiness. */
-export const spawnReplica = async (
-  config: Readonly<Record<string, unknown>>,
-  options: StartReplicaOptions = {}
-): Promise<ReplicaProcess> => {
-  const name = options.name ?? `replica-${++counter}`
-  const dir = await mkdtemp(join(tmpdir(), "tokenbus-replica-"))
-  tempDirs.push(dir)
-  const nats = (config["nats"] ?? {}) as Record<string, unknown>
-  // A distinct NATS connection name per replica lets tests find its connection in `/connz`.
-  const natsName = typeof nats["name"] === "string" ? nats["name"] : `${String(config["prefix"] ?? "tokenbus")}-${name}`
-  const withName = { ...config, nats: { ...nats, name: natsName } }
-  const configPath = join(dir, "config.json")
-  await writeFile(configPath, JSON.stringify(withName, null, 2))
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), binPath, "serve", "--config", configPath], {
-    cwd: repoRoot,
-    env: { ...process.env, TOKENBUS_LOG_LEVEL: options.logLevel ?? "Debug", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  const replica = new ReplicaProcess(name, child, configPath, natsName)
-  live.add(replica)
-  all.push(replica)
-  return replica
-}
-
-/** Every replica started since the last `stopAllReplicas()`, dead or alive. */
-export const startedReplicas = (): ReadonlyArray<ReplicaProcess> => all
-
-/** SIGKILLs every replica still alive, waits for them, and removes the temp config dirs. */
-export const stopAllReplicas = async (): Promise<void> => {
-  const remaining = [...live]
-  for (const replica of remaining) replica.kill("SIGKILL")
-  await Promise.all(remaining.map((replica) => replica.exited))
-  all.length = 0
-  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
-}
-
-/** All replicas' logs, for failure output. */
-export const dumpReplicaLogs = (replicas: ReadonlyArray<ReplicaProcess> = all): string =>
-  replicas.map((replica) => replica.dump()).join("\n")

@@ -3,7 +3,8 @@
  * leader" with the lease's KV revision, and revisions only grow, so the line
  * with the highest revision names the current leader, even after failovers.
  */
-import { logMsg, type LogLine, type ReplicaProcess } from "./ReplicaProcess.ts"
+import { type LogLine, logMsg } from "./LogLine.ts"
+import type { ReplicaProcess } from "./ReplicaProcess.ts"
 
 export interface LeaderInfo {
   readonly replica: ReplicaProcess

@@ -1,6 +1,7 @@
 /**
- * Free TCP ports on 127.0.0.1 for the servers a test or a benchmark starts
- * (NATS, the simulated upstream). The ports are reserved by listening on port
+ * Free TCP ports on 127.0.0.1 for servers that must be told their port (a
+ * NATS container, the ports a test gives `tokenbus dev`; a local nats-server
+ * picks its own). The ports are reserved by listening on port
  * 0 and then released, so another process could in principle take one before
  * it is used; on a test machine that race has not been seen.
  */
