@@ -1,29 +1,33 @@
 /**
  * The client microservices use. It keeps the newest token of each provider in
- * memory, kept current by the service's broadcast, so `getToken` answers
- * without a network round trip once it holds a token. A 401 from the upstream
- * is reported with `reportUnauthorized`, which returns the token to use next;
- * `fetch` does all of that around one HTTP call, retrying once.
+ * memory, kept current by the service's broadcast (and fetched again after a
+ * reconnect, since broadcasts sent meanwhile are lost), so `getToken` answers
+ * without a network round trip once it holds a token that has not expired. A
+ * 401 from the upstream is reported with `reportUnauthorized`, which returns
+ * the token to use next; `fetch` does all of that around one HTTP call,
+ * retrying once.
  */
 import {
   defaultPrefix,
   makeSubjects,
   type ProtocolError,
   protocolVersion,
+  providerOf,
   type Token,
-  TokenCache,
-  TokenReplyJson,
+  TokenCache
 } from "@tokenbus/core"
-import { type NatsConnectError, NatsConnection, type NatsConnectionOptions } from "@tokenbus/nats"
-import { Context, Effect, Layer, Redacted, Schema } from "effect"
+import { NatsConnection } from "@tokenbus/nats"
+import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { makeAskService } from "./internal/AskService.ts"
+import { catchUpOnReconnect } from "./internal/CatchUp.ts"
+import { makeCurrentToken } from "./internal/CurrentToken.ts"
 import { ServiceUnavailable } from "./ServiceUnavailable.ts"
-
-export interface TokenClientOptions {
-  /** The service's subject prefix (default `tokenbus`). */
-  readonly prefix?: string
-  /** How long to wait for the service to answer (default 5000 ms). */
-  readonly requestTimeoutMillis?: number
-}
+import {
+  defaultRequestTimeoutMillis,
+  natsOptionsOf,
+  type TokenClientConnectOptions,
+  type TokenClientOptions
+} from "./TokenClientOptions.ts"
 
 export type TokenClientError = ProtocolError | ServiceUnavailable
 
@@ -33,9 +37,9 @@ export class FetchFailed extends Schema.TaggedError<FetchFailed>()("FetchFailed"
 }) {}
 
 export class TokenClient extends Context.Service<TokenClient, {
-  /** The token held for `provider`, if any: a synchronous memory read. */
+  /** The token held for `provider`, if any and not past its `expiresAt`: a synchronous memory read. */
   readonly peek: (provider: string) => Token | undefined
-  /** The current token: from memory when held, else from the service. */
+  /** The current token: from memory when held and not expired, else from the service. */
   readonly getToken: (provider: string) => Effect.Effect<Token, TokenClientError>
   /** Says `token` got a 401 upstream; returns the token to use instead. */
   readonly reportUnauthorized: (token: Token) => Effect.Effect<Token, TokenClientError>
@@ -50,71 +54,67 @@ export class TokenClient extends Context.Service<TokenClient, {
   static readonly layer = (options: TokenClientOptions = {}): Layer.Layer<TokenClient, never, NatsConnection> =>
     Layer.effect(TokenClient, make(options))
 
-  /** A client with a connection of its own, drained when the layer is released. */
-  static readonly layerConnect = (
-    options: TokenClientOptions & Partial<NatsConnectionOptions> & Pick<NatsConnectionOptions, "servers">
-  ): Layer.Layer<TokenClient, NatsConnectError> =>
+  /**
+   * A client with a connection of its own, drained when the layer is
+   * released. NATS unreachable at start fails it with `ServiceUnavailable`,
+   * unless `nats.waitOnFirstConnect` makes it wait.
+   */
+  static readonly layerConnect = (options: TokenClientConnectOptions): Layer.Layer<TokenClient, ServiceUnavailable> =>
     TokenClient.layer(options).pipe(
-      Layer.provide(NatsConnection.layer({ servers: options.servers, name: options.name ?? "tokenbus-client" }))
+      Layer.provide(
+        NatsConnection.layer(natsOptionsOf(options)).pipe(
+          Layer.catchTag("NatsConnectError", (error) =>
+            Layer.effect(NatsConnection, Effect.fail(new ServiceUnavailable({ message: error.message }))))
+        )
+      )
     )
 }
 
-const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
 const getPayload = JSON.stringify({ v: protocolVersion })
 
 const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
   const nats = yield* NatsConnection
+  const clock = yield* Clock.Clock
   const subjects = makeSubjects(options.prefix ?? defaultPrefix)
-  const timeout = options.requestTimeoutMillis ?? 5_000
   const cache = new TokenCache()
+  /** The providers `cache` holds a token of: what a reconnect fetches again. */
+  const held = new Set<string>()
+  const ask = makeAskService({
+    nats,
+    cache,
+    timeoutMillis: options.requestTimeoutMillis ?? defaultRequestTimeoutMillis,
+    kept: (provider) => void held.add(provider)
+  })
 
-  yield* nats.subscribe(subjects.anyUpdates, {}, (message) => void cache.offerUpdate(message.string()))
+  yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {
+    if (cache.offerUpdate(message.string())) held.add(providerOf(message.subject))
+  })
 
-  /** Sends a request; keeps the token it returns and answers the newest held. */
-  const ask = (provider: string, subject: string, payload: string) =>
-    nats.request(subject, payload, timeout).pipe(
-      Effect.mapError((error) =>
-        new ServiceUnavailable({ provider, message: `tokenbus did not answer for ${provider}: ${error.message}` })
-      ),
-      Effect.flatMap((text) =>
-        decodeReply(text).pipe(
-          Effect.mapError(() => new ServiceUnavailable({ provider, message: "tokenbus sent a reply this client cannot read" }))
-        )
-      ),
-      Effect.flatMap((reply): Effect.Effect<Token, TokenClientError> => {
-        if (!reply.ok) return Effect.fail(reply.error)
-        cache.offer(reply.token)
-        return Effect.succeed(cache.get(provider) ?? reply.token)
-      })
-    )
-
-  const getToken = (provider: string): Effect.Effect<Token, TokenClientError> => {
-    const held = cache.get(provider)
-    return held !== undefined ? Effect.succeed(held) : ask(provider, subjects.get(provider), getPayload)
-  }
+  const askGet = (provider: string) => ask(provider, subjects.get(provider), getPayload)
+  const { getToken, peek } = makeCurrentToken({ cache, clock, askGet })
 
   const reportUnauthorized = Effect.fn("TokenClient.reportUnauthorized")(function*(token: Token) {
-    const held = cache.get(token.provider)
-    if (held !== undefined && held.version > token.version) return held
+    const newer = peek(token.provider)
+    if (newer !== undefined && newer.version > token.version) return newer
     const report = JSON.stringify({ v: protocolVersion, version: token.version })
     return yield* ask(token.provider, subjects.unauthorized(token.provider), report)
   })
 
-  const send = (input: string | URL | Request, init: RequestInit | undefined, token: Token) =>
-    Effect.tryPromise({
-      try: (signal) => {
-        const request = new Request(input instanceof Request ? input.clone() : input, init)
-        request.headers.set("authorization", `Bearer ${Redacted.value(token.accessToken)}`)
-        return fetch(request, { signal })
-      },
-      catch: (cause) => new FetchFailed({ url: urlOf(input), message: (cause as Error).message })
-    })
+  yield* catchUpOnReconnect(nats.reconnects, () => held, askGet)
 
-  const fetchWithToken = Effect.fn("TokenClient.fetch")(function*(
-    provider: string,
-    input: string | URL | Request,
-    init?: RequestInit
-  ) {
+  return TokenClient.of({
+    peek,
+    getToken,
+    reportUnauthorized,
+    fetch: fetchWith(getToken, reportUnauthorized)
+  })
+})
+
+const fetchWith = (
+  getToken: TokenClient["Service"]["getToken"],
+  reportUnauthorized: TokenClient["Service"]["reportUnauthorized"]
+) =>
+  Effect.fn("TokenClient.fetch")(function*(provider: string, input: string | URL | Request, init?: RequestInit) {
     const token = yield* getToken(provider)
     const response = yield* send(input, init, token)
     if (response.status !== 401) return response
@@ -126,13 +126,15 @@ const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
     return yield* send(input, init, fresh)
   })
 
-  return TokenClient.of({
-    peek: (provider) => cache.get(provider),
-    getToken,
-    reportUnauthorized,
-    fetch: fetchWithToken
+const send = (input: string | URL | Request, init: RequestInit | undefined, token: Token) =>
+  Effect.tryPromise({
+    try: (signal) => {
+      const request = new Request(input instanceof Request ? input.clone() : input, init)
+      request.headers.set("authorization", `Bearer ${Redacted.value(token.accessToken)}`)
+      return fetch(request, { signal })
+    },
+    catch: (cause) => new FetchFailed({ url: urlOf(input), message: (cause as Error).message })
   })
-})
 
 const urlOf = (input: string | URL | Request): string =>
   typeof input === "string" ? input : input instanceof URL ? input.href : input.url

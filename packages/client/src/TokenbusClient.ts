@@ -1,34 +1,45 @@
 /**
  * The Promise facade of `TokenClient`, for code that does not use Effect.
  * It owns a runtime holding the client and its NATS connection; `close`
- * drains the connection.
+ * drains the connection. Failures reject with the same tagged errors
+ * (`ServiceUnavailable`, the protocol's errors, `FetchFailed`).
  */
 import type { Token } from "@tokenbus/core"
-import type { NatsConnectionOptions } from "@tokenbus/nats"
 import { ManagedRuntime, Redacted } from "effect"
-import { TokenClient, type TokenClientOptions } from "./TokenClient.ts"
+import type { ServiceUnavailable } from "./ServiceUnavailable.ts"
+import { TokenClient } from "./TokenClient.ts"
+import type { TokenClientConnectOptions } from "./TokenClientOptions.ts"
 
-export interface TokenbusClientOptions extends TokenClientOptions {
-  readonly servers: ReadonlyArray<string>
-  readonly name?: NatsConnectionOptions["name"]
-}
+/** `{ prefix?, requestTimeoutMillis?, nats: { servers, name?, waitOnFirstConnect? } }`. */
+export type TokenbusClientOptions = TokenClientConnectOptions
 
 export class TokenbusClient {
-  readonly #runtime: ManagedRuntime.ManagedRuntime<TokenClient, unknown>
+  readonly #runtime: ManagedRuntime.ManagedRuntime<TokenClient, ServiceUnavailable>
   readonly #client: TokenClient["Service"]
 
-  private constructor(runtime: ManagedRuntime.ManagedRuntime<TokenClient, unknown>, client: TokenClient["Service"]) {
+  private constructor(
+    runtime: ManagedRuntime.ManagedRuntime<TokenClient, ServiceUnavailable>,
+    client: TokenClient["Service"]
+  ) {
     this.#runtime = runtime
     this.#client = client
   }
 
+  /**
+   * Connects and subscribes to the broadcast. With NATS unreachable it
+   * rejects with `ServiceUnavailable` at once, or with
+   * `nats.waitOnFirstConnect` waits until NATS answers.
+   */
   static async connect(options: TokenbusClientOptions): Promise<TokenbusClient> {
     const runtime = ManagedRuntime.make(TokenClient.layerConnect(options))
-    const client = await runtime.runPromise(TokenClient)
+    const client = await runtime.runPromise(TokenClient).catch(async (error: unknown) => {
+      await runtime.dispose()
+      throw error
+    })
     return new TokenbusClient(runtime, client)
   }
 
-  /** The token held for `provider`, without waiting; undefined until one has arrived. */
+  /** The token held for `provider`, without waiting; undefined until one has arrived, and once it has expired. */
   peek(provider: string): Token | undefined {
     return this.#client.peek(provider)
   }
@@ -54,4 +65,3 @@ export class TokenbusClient {
     return this.#runtime.dispose()
   }
 }
-

@@ -5,126 +5,19 @@
 // when a leader is killed and when it is cut off from the bucket.
 import { assert, describe, it } from "@effect/vitest"
 import { type LeaseConfig, leaseConfigProblem } from "@tokenbus/core"
-import type { KvBucket } from "@tokenbus/nats"
-import { makeMemoryKvStore, type MemoryKvBucket, type MemoryKvStore } from "@tokenbus/nats/testing"
 import { Clock, Effect, Fiber, Option, Ref, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { campaign, type LeadershipGuard } from "../../src/leadership/LeaderLock.ts"
-
-const lease: LeaseConfig = { ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 1000 }
-const key = "project44-eu"
-
-interface LeadEvent {
-  readonly holder: string
-  readonly kind: "lead" | "stop"
-  readonly at: number
-}
-
-/** A write of the lock that the bucket accepted, with the time it was sent. */
-interface Write {
-  readonly holder: string
-  readonly sentAt: number
-  readonly revision: number
-}
-
-interface Campaigner {
-  readonly holder: string
-  readonly view: MemoryKvBucket
-  readonly fiber: Fiber.Fiber<never>
-  /** The guard handed to this campaigner's latest `lead`. */
-  readonly guard: Ref.Ref<Option.Option<LeadershipGuard>>
-}
-
-/** Records the lock writes that succeed, so a test knows a leader's last successful renewal. */
-const recordingWrites = (bucket: KvBucket, holder: string, writes: Ref.Ref<ReadonlyArray<Write>>): KvBucket => {
-  const recorded = <E>(write: Effect.Effect<number, E>): Effect.Effect<number, E> =>
-    Effect.flatMap(Clock.currentTimeMillis, (sentAt) =>
-      Effect.tap(write, (revision) => Ref.update(writes, (all) => [...all, { holder, sentAt, revision }])))
-  return {
-    ...bucket,
-    create: (k, value) => recorded(bucket.create(k, value)),
-    update: (k, value, revision) => recorded(bucket.update(k, value, revision))
-  }
-}
-
-const makeHarness = (config: LeaseConfig = lease) => Effect.gen(function*() {
-  const store: MemoryKvStore = yield* makeMemoryKvStore("tokenbus-leases", { ttlMillis: config.ttlMillis })
-  const events = yield* Ref.make<ReadonlyArray<LeadEvent>>([])
-  const writes = yield* Ref.make<ReadonlyArray<Write>>([])
-
-  const record = (holder: string, kind: LeadEvent["kind"]) =>
-    Effect.flatMap(Clock.currentTimeMillis, (at) => Ref.update(events, (all) => [...all, { holder, kind, at }]))
-
-  /** Starts a replica's campaign on its own view of the bucket; interrupting the fiber is its SIGTERM. */
-  const start = (holder: string, prepare: (view: MemoryKvBucket) => Effect.Effect<void> = () => Effect.void) =>
-    Effect.gen(function*() {
-      const view = yield* store.view
-      yield* prepare(view)
-      const guard = yield* Ref.make(Option.none<LeadershipGuard>())
-      const lead = (g: LeadershipGuard) =>
-        Effect.gen(function*() {
-          yield* Ref.set(guard, Option.some(g))
-          yield* record(holder, "lead")
-          yield* Effect.addFinalizer(() => record(holder, "stop"))
-          return yield* Effect.never
-        })
-      const spec = { bucket: recordingWrites(view, holder, writes), key, holder, lease: config }
-      const fiber = yield* Effect.forkScoped(Effect.scoped(campaign(spec, lead)))
-      // Runs before the fiber is interrupted: a partitioned or slow view would
-      // hold up the campaign's release until a time TestClock never reaches.
-      yield* Effect.addFinalizer(() => Effect.andThen(view.delayReplies(0), view.partition(false)))
-      yield* settle
-      return { holder, view, fiber, guard } satisfies Campaigner
-    })
-
-  const leaders = Effect.map(Ref.get(events), currentLeaders)
-  const lockHolder = Effect.gen(function*() {
-    const observer = yield* store.view
-    const value = yield* observer.get(key)
-    return Option.map(value, (v) => (JSON.parse(v.value) as { holder: string }).holder)
-  })
-
-  return { store, events, writes, start, leaders, lockHolder }
-})
-
-/** Lets forked fibers run up to their next suspension without moving the clock. */
-const settle = Effect.repeat(Effect.yieldNow, { times: 50 })
-
-/** Who is leading after these events; fails if two ever lead at once. */
-const currentLeaders = (events: ReadonlyArray<LeadEvent>): ReadonlyArray<string> => {
-  const leading = new Set<string>()
-  for (const event of events) {
-    if (event.kind === "lead") {
-      assert.strictEqual(leading.size, 0, `${event.holder} started leading at ${event.at} while ${[...leading]} led`)
-      leading.add(event.holder)
-    } else {
-      assert.isTrue(leading.delete(event.holder), `${event.holder} stopped at ${event.at} without leading`)
-    }
-  }
-  return [...leading]
-}
-
-/** Advances the clock in steps, checking after each that at most one replica leads. */
-const advance = (millis: number, step: number, leaders: Effect.Effect<ReadonlyArray<string>>) =>
-  Effect.gen(function*() {
-    for (let done = 0; done < millis; done += step) {
-      yield* TestClock.adjust(Math.min(step, millis - done))
-      assert.isAtMost((yield* leaders).length, 1)
-    }
-  })
-
-const lastEvent = (events: ReadonlyArray<LeadEvent>, holder: string, kind: LeadEvent["kind"]) => {
-  const found = events.filter((e) => e.holder === holder && e.kind === kind).at(-1)
-  assert.isDefined(found, `no ${kind} event for ${holder}`)
-  return found
-}
-
-const guardOf = (campaigner: Campaigner) =>
-  Effect.flatMap(Ref.get(campaigner.guard), (guard) =>
-    Option.match(guard, {
-      onNone: () => Effect.die(`${campaigner.holder} never led`),
-      onSome: Effect.succeed
-    }))
+import {
+  advance,
+  type Campaigner,
+  currentLeaders,
+  guardOf,
+  key,
+  lastEvent,
+  lease,
+  makeHarness,
+  settle
+} from "./LockHarness.ts"
 
 describe("campaign", () => {
   it.effect("exactly one of three campaigners leads, and keeps leading across many renewals", () =>
@@ -197,7 +90,7 @@ describe("campaign", () => {
     Effect.gen(function*() {
       const h = yield* makeHarness()
       // a's create is applied at once, but its reply takes 7 s: longer than ttl - margin.
-      yield* h.start("a", (view) => view.delayReplies(7000))
+      yield* h.start("a", { prepare: (view) => view.delayReplies(7000) })
       yield* h.start("b")
       yield* advance(20_000, 250, h.leaders)
 
@@ -250,7 +143,7 @@ describe("campaign", () => {
       const h = yield* makeHarness()
       // Writes get through at once, but each reply takes 1.2 s, more than the safety margin.
       // a leads once two replies are in: its create's, then the bucket's generation (for its term).
-      const a = yield* h.start("a", (view) => view.delayReplies(1200))
+      const a = yield* h.start("a", { prepare: (view) => view.delayReplies(1200) })
       yield* h.start("b")
       yield* advance(cutAt, 100, h.leaders)
       assert.deepStrictEqual(yield* h.lockHolder, Option.some("a"))
