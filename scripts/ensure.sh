@@ -77,6 +77,15 @@ ensure_docker() {
   die "dockerd did not come up; see /var/log/tokenbus-dockerd.log"
 }
 
+# Go and Debian's nats.go, for examples/go-consumer and test/GoConsumer.test.ts,
+# which build a consumer from PROTOCOL.md alone with no module download.
+ensure_go() {
+  command -v go >/dev/null && [ -d /usr/share/gocode/src/github.com/nats-io/nats.go ] && return
+  say "installing Go and nats.go (Debian packages golang-go golang-github-nats-io-go-nats-dev)"
+  apt_install golang-go golang-github-nats-io-go-nats-dev
+  command -v go >/dev/null || die "go did not install"
+}
+
 # The machine's own Debian mirror, read from its apt sources (never hard-coded).
 debian_mirror() {
   grep -hoE '^URIs:\s*\S+/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}' \

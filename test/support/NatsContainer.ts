@@ -20,6 +20,8 @@ export interface NatsContainer {
   readonly url: string
   readonly port: number
   readonly monitorPort: number
+  /** Docker's id of the container, for what this module does not offer (NatsCluster.ts kills and pauses it). */
+  readonly containerId: string
   /** Stops (kills) and removes the container. Safe to call more than once. */
   stop(): Promise<void>
 }
@@ -67,5 +69,5 @@ export const startNatsContainer = async (options: StartNatsContainerOptions = {}
     await stop().catch(() => undefined)
     throw error
   }
-  return { url: `nats://127.0.0.1:${port}`, port, monitorPort, stop }
+  return { url: `nats://127.0.0.1:${port}`, port, monitorPort, containerId: started.getId(), stop }
 }

@@ -1,6 +1,8 @@
 // The fence, on the real FencedState and TokenStore over an in-memory KV: once
 // a newer leader has written its fence, nothing an older one writes lands, and
-// it learns it is deposed; a write by someone who is not a leader is retried.
+// it learns it is deposed; a write by someone who is not a leader is retried;
+// a tokens bucket deleted and created again under a leader gets back what the
+// leader holds, and versions go on growing.
 import { assert, describe, it } from "@effect/vitest"
 import { makeMemoryKvStore } from "@tokenbus/nats/testing"
 import { Effect, Exit, Redacted } from "effect"
@@ -65,5 +67,32 @@ describe("FencedState", () => {
       yield* newer.write(provider, fenced.state, fenced.revision)
       const written = yield* first.write((s) => ({ ...s.state, token: token("after-operator") }))
       assert.strictEqual(Redacted.value(written.token!.accessToken), "after-operator")
+    }))
+
+  it.effect("a leader whose tokens bucket is deleted and created again puts back what it holds; versions grow on", () =>
+    Effect.gen(function*() {
+      const kv = yield* makeMemoryKvStore("tokens")
+      const store = TokenStore.make(yield* kv.view)
+      const fence = { holder: "replica-1", term: 7 }
+      const leader = yield* makeFencedState({ provider, store, fence, guard: Effect.void, initial: yield* store.read(provider) })
+      yield* leader.write((s) => s.state)
+      const first = yield* leader.write((s) => ({ ...s.state, token: token("first"), carry: Redacted.make("carry-1") }))
+      yield* leader.write((s) => s.state)
+      assert.isAbove(first.revision!, 1)
+
+      yield* kv.recreate
+      // The leader's next write (say, a budget spend) conflicts with the empty bucket, and lands there.
+      yield* leader.write((s) => s.state)
+      const observer = TokenStore.make(yield* kv.view)
+      const restored = yield* observer.read(provider)
+      assert.strictEqual(restored.revision, 1)
+      assert.strictEqual(restored.token?.version, first.token!.version)
+      assert.strictEqual(Redacted.value(restored.token!.accessToken), "first")
+      assert.strictEqual(Redacted.value(restored.state.carry!), "carry-1")
+      assert.deepStrictEqual(restored.state.fence, fence)
+
+      const second = yield* leader.write((s) => ({ ...s.state, token: token("second") }))
+      assert.isAbove(second.token!.version, first.token!.version)
+      assert.strictEqual((yield* observer.read(provider)).token?.version, second.token!.version)
     }))
 })

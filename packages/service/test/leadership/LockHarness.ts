@@ -43,6 +43,8 @@ export interface StartOptions {
   readonly prepare?: (view: MemoryKvBucket) => Effect.Effect<void>
   /** The campaigner's own clock, in place of TestClock. */
   readonly clock?: Clock.Clock
+  /** What it does while it leads (default: nothing until interrupted); returning steps down. */
+  readonly lead?: (guard: LeadershipGuard, term: number) => Effect.Effect<void, never, Scope.Scope>
 }
 
 /** Lets forked fibers run up to their next suspension without moving the clock. */
@@ -123,7 +125,7 @@ export const makeHarness = (config: LeaseConfig = lease) =>
             yield* Ref.set(guard, Option.some(g))
             yield* record(holder, "lead", term)
             yield* Effect.addFinalizer(() => record(holder, "stop"))
-            return yield* Effect.never
+            return yield* (options.lead === undefined ? Effect.never : options.lead(g, term))
           })
         const spec = { bucket: recordingWrites(view, holder, writes, clock), key, holder, lease: config }
         const running = Effect.scoped(campaign(spec, lead))
