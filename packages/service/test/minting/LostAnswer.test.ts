@@ -7,39 +7,22 @@ import { Clock, Effect, Fiber } from "effect"
 import type { LostAnswer } from "../../src/kinds/ProviderKind.ts"
 import {
   advance,
-  configFor,
+  errorOf,
   getToken,
   lockHolder,
-  makeMemoryNats,
-  makeUpstream,
   PROVIDER,
-  providerFor,
   reportUnauthorized,
   request,
-  startReplica,
-  subjects
+  startCluster,
+  subjects,
+  tokenOf
 } from "../support/MemoryCluster.ts"
 
-type Reply = Effect.Success<ReturnType<typeof getToken>>
-const tokenOf = (reply: Reply) => {
-  if (!reply.ok) return assert.fail(`expected a token, got ${JSON.stringify(reply)}`)
-  return reply.token
-}
-const errorOf = (reply: Reply) => {
-  if (reply.ok) return assert.fail(`expected an error, got version ${reply.token.version}`)
-  return reply.error
-}
 
 /** Two replicas; the leader dies (cut off) right after the upstream answered its second call. */
 const leaderDiesBeforeCommit = (lostAnswer: LostAnswer) =>
   Effect.gen(function*() {
-    const nats = yield* makeMemoryNats
-    const upstream = yield* makeUpstream
-    const config = configFor(providerFor(upstream, { lostAnswer }))
-    const replicas = [yield* startReplica(nats, config, "replica-1"), yield* startReplica(nats, config, "replica-2")]
-    const consumer = yield* nats.connection("consumer")
-    yield* advance(500)
-    const first = tokenOf(yield* getToken(consumer))
+    const { consumer, first, replicas, upstream } = yield* startCluster(2, { lostAnswer })
     const leaderId = yield* lockHolder(consumer)
     const dying = replicas.find((replica) => replica.id === leaderId)!
     yield* upstream.onCall(dying.connection.disconnect)
@@ -82,12 +65,7 @@ describe("a leader lost between the upstream's answer and the commit", () => {
 
   it.effect("a call that got an answer, or never left, spent nothing: the carry is used again", () =>
     Effect.gen(function*() {
-      const nats = yield* makeMemoryNats
-      const upstream = yield* makeUpstream
-      yield* startReplica(nats, configFor(providerFor(upstream, { lostAnswer: "stop" })), "replica-1")
-      const consumer = yield* nats.connection("consumer")
-      yield* advance(500)
-      const first = tokenOf(yield* getToken(consumer))
+      const { consumer, first, upstream } = yield* startCluster(1, { lostAnswer: "stop" })
       yield* upstream.answerNext("transient")
       const retried = yield* Effect.forkChild(reportUnauthorized(consumer, first))
       yield* advance(2_000)
@@ -99,12 +77,7 @@ describe("a leader lost between the upstream's answer and the commit", () => {
 
   it.effect("a call that timed out may have spent the carry: the next mint does not replay it", () =>
     Effect.gen(function*() {
-      const nats = yield* makeMemoryNats
-      const upstream = yield* makeUpstream
-      yield* startReplica(nats, configFor(providerFor(upstream, { lostAnswer: "stop" })), "replica-1")
-      const consumer = yield* nats.connection("consumer")
-      yield* advance(500)
-      const first = tokenOf(yield* getToken(consumer))
+      const { consumer, first, upstream } = yield* startCluster(1, { lostAnswer: "stop" })
       yield* upstream.answerNext("timeout")
       const report = yield* Effect.forkChild(reportUnauthorized(consumer, first))
       yield* advance(3_000)
@@ -116,13 +89,7 @@ describe("a leader lost between the upstream's answer and the commit", () => {
 describe("renewalExpectedAt", () => {
   it.effect("is never in the past, and after a 429 is when the leader will really call", () =>
     Effect.gen(function*() {
-      const nats = yield* makeMemoryNats
-      const upstream = yield* makeUpstream
-      const rateLimit = { tokens: 1, windowMillis: 10_000 }
-      yield* startReplica(nats, configFor(providerFor(upstream, { rateLimit })), "replica-1")
-      const consumer = yield* nats.connection("consumer")
-      yield* advance(500)
-      const first = tokenOf(yield* getToken(consumer))
+      const { consumer, first, upstream } = yield* startCluster(1, { rateLimit: { tokens: 1, windowMillis: 10_000 } })
       const waiting = yield* reportUnauthorized(consumer, first)
       const expected = waiting.ok ? waiting.renewalExpectedAt : undefined
       assert.isDefined(expected)

@@ -16,28 +16,15 @@ import {
   makeUpstream,
   providerFor,
   reportUnauthorized,
+  startCluster,
   startReplica,
   subjects,
   request,
+  tokenOf,
   PROVIDER
 } from "../support/MemoryCluster.ts"
 
-const tokenOf = <R extends { readonly ok: boolean }>(reply: R) => {
-  if (!reply.ok) assert.fail(`expected a token, got ${JSON.stringify(reply)}`)
-  return (reply as unknown as { readonly token: { readonly version: number; readonly reason: string } }).token
-}
-
-const cluster = (replicas: number) =>
-  Effect.gen(function*() {
-    const nats = yield* makeMemoryNats
-    const upstream = yield* makeUpstream
-    const config = configFor(providerFor(upstream))
-    const started = []
-    for (let index = 1; index <= replicas; index++) started.push(yield* startReplica(nats, config, `replica-${index}`))
-    const consumer = yield* nats.connection("consumer")
-    yield* advance(500)
-    return { nats, upstream, replicas: started, consumer }
-  })
+const cluster = (replicas: number) => startCluster(replicas)
 
 describe("ProviderLeader on the in-memory NATS", () => {
   it.effect("elects one leader, which mints once and keeps its lock through renewals", () =>
@@ -69,7 +56,7 @@ describe("ProviderLeader on the in-memory NATS", () => {
       assert.notStrictEqual(next, leaderId)
       assert.strictEqual(yield* upstream.calls, 1)
       // A 401 on the adopted token is minted by the new leader: it holds the provider's state.
-      const renewed = tokenOf(yield* reportUnauthorized(consumer, first as never))
+      const renewed = tokenOf(yield* reportUnauthorized(consumer, first))
       assert.isAbove(renewed.version, first.version)
       assert.strictEqual(yield* upstream.calls, 2)
     }))
@@ -80,7 +67,7 @@ describe("ProviderLeader on the in-memory NATS", () => {
       const first = tokenOf(yield* getToken(consumer))
       const release = yield* upstream.hold
       const reports = yield* Effect.forEach(
-        Array.from({ length: 50 }, () => reportUnauthorized(consumer, first as never)),
+        Array.from({ length: 50 }, () => reportUnauthorized(consumer, first)),
         (report) => Effect.forkChild(report)
       )
       yield* advance(200)
@@ -98,11 +85,11 @@ describe("ProviderLeader on the in-memory NATS", () => {
       const { consumer, upstream } = yield* cluster(2)
       const first = tokenOf(yield* getToken(consumer))
       yield* upstream.answerNext("credentials-rejected")
-      const refused = yield* reportUnauthorized(consumer, first as never)
+      const refused = yield* reportUnauthorized(consumer, first)
       assert.isFalse(refused.ok)
       assert.strictEqual((refused as { error: { _tag: string } }).error._tag, "CredentialsRejected")
       const calls = yield* upstream.calls
-      const again = yield* reportUnauthorized(consumer, first as never)
+      const again = yield* reportUnauthorized(consumer, first)
       assert.strictEqual((again as { error: { _tag: string } }).error._tag, "CredentialsRejected")
       assert.strictEqual(yield* upstream.calls, calls)
       // The held token is still served meanwhile.
@@ -116,7 +103,7 @@ describe("ProviderLeader on the in-memory NATS", () => {
     Effect.gen(function*() {
       const { consumer, replicas, upstream } = yield* cluster(1)
       const first = tokenOf(yield* getToken(consumer))
-      const afterReport = tokenOf(yield* reportUnauthorized(consumer, first as never))
+      const afterReport = tokenOf(yield* reportUnauthorized(consumer, first))
       assert.strictEqual(afterReport.reason, "unauthorized-report")
       // The token minted because of a 401 is itself refused at once: the breaker trips, and
       // every report that reached the leader meanwhile shares that outcome. (Sent straight to

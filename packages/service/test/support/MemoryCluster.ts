@@ -10,8 +10,9 @@ import {
   type Token,
   TokenReplyJson
 } from "@tokenbus/core"
+import { assert } from "@effect/vitest"
 import { makeMemoryNats, type MemoryNats, type MemoryNatsConnection } from "@tokenbus/nats/testing"
-import { Deferred, Effect, Exit, Layer, Redacted, Ref, Schema, Scope, Stream } from "effect"
+import { Deferred, Effect, Exit, Layer, Option, Redacted, Ref, Schema, Scope, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
 import type { ConfiguredProvider } from "../../src/config/ConfiguredProvider.ts"
@@ -97,14 +98,13 @@ export const makeUpstream = Effect.gen(function*() {
 })
 export type Upstream = Effect.Success<typeof makeUpstream>
 
-export const providerFor = (
-  upstream: Upstream,
-  options: {
-    readonly rateLimit?: RateLimit
-    readonly fingerprint?: string
-    readonly lostAnswer?: LostAnswer
-  } = {}
-): ConfiguredProvider => {
+export interface ProviderOptions {
+  readonly rateLimit?: RateLimit
+  readonly fingerprint?: string
+  readonly lostAnswer?: LostAnswer
+}
+
+export const providerFor = (upstream: Upstream, options: ProviderOptions = {}): ConfiguredProvider => {
   const provider: ConfiguredProvider = {
     id: PROVIDER,
     kind: "test",
@@ -158,6 +158,19 @@ export const advance = (millis: number, step = 50) =>
   })
 
 const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
+type Reply = typeof TokenReplyJson.Type
+
+/** The token of a reply that must be one. */
+export const tokenOf = (reply: Reply) => {
+  if (!reply.ok) return assert.fail(`expected a token, got ${JSON.stringify(reply)}`)
+  return reply.token
+}
+
+/** The error of a reply that must be one. */
+export const errorOf = (reply: Reply) => {
+  if (reply.ok) return assert.fail(`expected an error, got version ${reply.token.version}`)
+  return reply.error
+}
 
 /** A consumer's request on the wire, as any client sends it; the decoded reply. */
 export const request = (consumer: MemoryNatsConnection, subject: string, payload: object) =>
@@ -176,5 +189,29 @@ export const lockHolder = (connection: MemoryNatsConnection) =>
     Effect.flatMap((bucket) => bucket.get(PROVIDER)),
     Effect.map((entry) => (entry._tag === "Some" ? (JSON.parse(entry.value.value) as { holder: string }).holder : undefined))
   )
+
+/** `replicas` replicas of one provider on a new in-memory NATS, a consumer, and the first token they minted. */
+export const startCluster = (replicas: number, options: ProviderOptions = {}) =>
+  Effect.gen(function*() {
+    const nats = yield* makeMemoryNats
+    const upstream = yield* makeUpstream
+    const config = configFor(providerFor(upstream, options))
+    const started: Array<MemoryReplica> = []
+    for (let index = 1; index <= replicas; index++) started.push(yield* startReplica(nats, config, `replica-${index}`))
+    const consumer = yield* nats.connection("consumer")
+    yield* advance(500)
+    const first = tokenOf(yield* getToken(consumer))
+    return { nats, upstream, config, replicas: started, consumer, first }
+  })
+
+/**
+ * Deletes bucket `name` and creates it again, as an operator would (`nats kv
+ * del`, then `nats kv add`): a new, empty stream whose revisions start at 1.
+ */
+export const recreateBucket = (nats: MemoryNats, name: string) =>
+  Effect.flatMap(nats.bucketStore(name), Option.match({
+    onNone: () => Effect.die(new Error(`no client has opened bucket ${name}`)),
+    onSome: (store) => store.recreate
+  }))
 
 export { makeMemoryNats }
