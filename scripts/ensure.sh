@@ -53,6 +53,15 @@ ensure_dependencies() {
   pnpm install --frozen-lockfile --reporter=append-only >&2
 }
 
+# The packages' JavaScript and declarations in packages/*/dist (`pnpm build`:
+# tsc -b over tsconfig.build.json, incremental, so a second run costs about a
+# second). The workspace runs from its TypeScript sources; the build is what
+# `pnpm pack` ships and what test/InstallFromTarballs.test.ts installs.
+ensure_build() {
+  say "building the packages (pnpm build)"
+  quietly pnpm build
+}
+
 apt_updated=""
 apt_install() {
   [ -n "$apt_updated" ] || { quietly apt-get update -q; apt_updated=1; }
