@@ -95,7 +95,9 @@ describe("a leader frozen between the upstream's answer and its commit", () => {
       const frozen = await freezeLeaderDuringCall(replicas, () => sim.counters().tokenRequests)
       const pending = report(first.version).catch((error: unknown) => error)
       await frozen.whenCalled()
-      frozen.leader.replica.kill(then === "killed" ? "SIGKILL" : "SIGCONT")
+      // Killed: wait until it is gone, so no request of this test is routed to a dead replica's subscription.
+      if (then === "killed") await frozen.leader.replica.stop("SIGKILL")
+      else frozen.leader.replica.kill("SIGCONT")
       if (then === "resumed") {
         await frozen.leader.replica.waitForLog(logMsg("stepped down", { provider: "grant" }), 10_000, frozen.mark)
       }
@@ -128,7 +130,7 @@ describe("a leader frozen between the upstream's answer and its commit", () => {
     const frozen = await freezeLeaderDuringCall(replicas, () => sim.counters().userRequests)
     const pending = report(first.version).catch((error: unknown) => error)
     await frozen.whenCalled()
-    frozen.leader.replica.kill("SIGKILL")
+    await frozen.leader.replica.stop("SIGKILL")
     await pending
     const refreshes = sim.counters().refreshes
     expect(refreshes).toBe(1)

@@ -11,7 +11,10 @@
  * that keeps each sender's order, request/reply with no-responders, and
  * `serve` draining on close. Each bucket name is one `MemoryKvStore` on the
  * server; the first `bucket()` call for a name decides its TTL, and every
- * connection gets its own view of it. A test deletes and recreates a bucket
+ * connection gets its own view of it. Other settings (history, replicas) and
+ * later calls' options change nothing, where a real server would apply them
+ * (internal/OpenBucket.ts); `bucketOptions` lists what each connection asked
+ * for, so a test can check them. A test deletes and recreates a bucket
  * through `bucketStore`; opening a deleted bucket creates it again, as
  * nats.js's `Kvm.create` does.
  *
@@ -44,6 +47,8 @@ export interface MemoryNats {
   readonly interest: (subject: string) => Effect.Effect<number>
   /** The server side of bucket `name`, once a client has opened it: where a test destroys and recreates it. */
   readonly bucketStore: (name: string) => Effect.Effect<Option.Option<MemoryKvStore>>
+  /** The options each connection first opened bucket `name` with, oldest first. */
+  readonly bucketOptions: (name: string) => Effect.Effect<ReadonlyArray<BucketOptions>>
 }
 
 export interface MemoryNatsOptions {
@@ -61,14 +66,16 @@ export const makeMemoryNatsWith = Effect.fnUntraced(function*(options: MemoryNat
   const clock = yield* Clock.Clock
   const router = makeRouter(clock, random)
   const stores = new Map<string, MemoryKvStore>()
+  const opened = new Map<string, Array<BucketOptions>>()
   let lastClientId = 0
 
   /**
-   * The bucket's store, made by the first caller (later options are ignored,
-   * as `openBucket` does) on the server's clock, and made again if deleted.
+   * The bucket's store, made by the first caller (later options are only
+   * recorded) on the server's clock, and made again if deleted.
    */
   const store = (name: string, options: BucketOptions): Effect.Effect<MemoryKvStore> =>
     Effect.suspend(() => {
+      opened.set(name, [...(opened.get(name) ?? []), options])
       const existing = stores.get(name)
       if (existing !== undefined) {
         const reopen = Effect.flatMap(existing.destroyed, (gone) => (gone ? existing.recreate : Effect.void))
@@ -92,7 +99,8 @@ export const makeMemoryNatsWith = Effect.fnUntraced(function*(options: MemoryNat
     published: (pattern) =>
       Effect.map(orDie(pattern, patternTokens(pattern)), (tokens) => router.published(tokens)),
     interest: (subject) => Effect.map(orDie(subject, publishTokens(subject)), (tokens) => router.interest(tokens)),
-    bucketStore: (name) => Effect.sync(() => Option.fromUndefinedOr(stores.get(name)))
+    bucketStore: (name) => Effect.sync(() => Option.fromUndefinedOr(stores.get(name))),
+    bucketOptions: (name) => Effect.sync(() => opened.get(name) ?? [])
   }
   return server
 })

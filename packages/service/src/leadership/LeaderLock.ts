@@ -67,7 +67,11 @@ export class LeaderLock extends Context.Service<LeaderLock, {
     Effect.gen(function*() {
       const nats = yield* NatsConnection
       const { config, replicaId, subjects } = yield* ReplicaContext
-      const bucket = yield* nats.bucket(subjects.leaseBucket, { ttlMillis: config.lease.ttlMillis })
+      const bucket = yield* nats.bucket(subjects.leaseBucket, {
+        ttlMillis: config.lease.ttlMillis,
+        replicas: config.nats.replicas,
+        settingNames: { ttlMillis: "lease.ttlMillis", replicas: "nats.replicas" }
+      })
       return LeaderLock.make(bucket, replicaId, config.lease)
     })
   )

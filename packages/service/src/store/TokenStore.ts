@@ -64,8 +64,12 @@ export class TokenStore extends Context.Service<TokenStore, {
     TokenStore,
     Effect.gen(function*() {
       const nats = yield* NatsConnection
-      const { cache, subjects } = yield* ReplicaContext
-      const bucket = yield* nats.bucket(subjects.tokenBucket, { history: tokenHistory })
+      const { cache, config, subjects } = yield* ReplicaContext
+      const bucket = yield* nats.bucket(subjects.tokenBucket, {
+        history: tokenHistory,
+        replicas: config.nats.replicas,
+        settingNames: { replicas: "nats.replicas" }
+      })
       return makeTokenStore(bucket, { seen: (provider) => cache.get(provider)?.version })
     })
   )

@@ -74,7 +74,8 @@ describe("FencedState", () => {
       const kv = yield* makeMemoryKvStore("tokens")
       const store = TokenStore.make(yield* kv.view)
       const fence = { holder: "replica-1", term: 7 }
-      const leader = yield* makeFencedState({ provider, store, fence, guard: Effect.void, initial: yield* store.read(provider) })
+      const initial = yield* store.read(provider)
+      const leader = yield* makeFencedState({ provider, store, fence, guard: Effect.void, initial })
       yield* leader.write((s) => s.state)
       const first = yield* leader.write((s) => ({ ...s.state, token: token("first"), carry: Redacted.make("carry-1") }))
       yield* leader.write((s) => s.state)

@@ -6,9 +6,10 @@
  * read showing one of our values therefore proves which of our
  * compare-and-sets landed, and the server stored it no earlier than that
  * attempt was sent: the lease counts from that send time (Lease.ts in core),
- * even if the write landed much later (nats.js sends what it buffered while
- * disconnected once it reconnects). Reads are trusted for nothing else:
- * a value that is not ours, or none, is never taken as a lock we hold.
+ * also for a write that landed long after it was given up on (a request
+ * nats.js buffered while disconnected may go out when it reconnects). Reads
+ * are trusted for nothing else: a value that is not ours, or none, is never
+ * taken as a lock we hold.
  *
  * The send times of attempts whose outcome is unknown (timed out, or failed
  * without the server's answer) are kept until a lease counted from them
@@ -70,6 +71,7 @@ export const makeLockWrites = (spec: LockWritesSpec): Effect.Effect<LockWrites> 
     const unknown = new Map<number, number>()
     let lastAttempt = 0
 
+    // A lease counted from an attempt this old would be over already: it can never be adopted.
     const prune = (now: number) => {
       for (const [attempt, sentAt] of unknown) {
         if (validUntil(spec.lease, { revision: 0, sentAt }) <= now) unknown.delete(attempt)
