@@ -79,9 +79,11 @@ describe("ItemPathSim login", () => {
     const sim = await start()
     const credentials = JSON.stringify({ username, password })
     // Bytes, unlike a string, go without any Content-Type.
-    for (const init of [{ headers: { "Content-Type": "text/plain" }, body: credentials }, { body: Buffer.from(credentials) }]) {
-      expect((await fetch(sim.loginUrl, { method: "POST", ...init })).status).toBe(400)
-    }
+    const notJson = [
+      { headers: { "Content-Type": "text/plain" }, body: credentials },
+      { body: Buffer.from(credentials) }
+    ]
+    for (const init of notJson) expect((await fetch(sim.loginUrl, { method: "POST", ...init })).status).toBe(400)
     const withCharset = await fetch(sim.loginUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json; charset=utf-8" },
@@ -222,7 +224,7 @@ describe("ItemPathSim application tokens", () => {
 })
 
 describe("ItemPathSim tokenless answers", () => {
-  it("an application-token answer without its token still issues, and counts, a working application token", async () => {
+  it("an application-token answer without its token still issues, and counts, a working one", async () => {
     const sim = await start()
     const session = await login(sim)
     sim.setTokenlessAnswers(["application-token"])
@@ -234,7 +236,7 @@ describe("ItemPathSim tokenless answers", () => {
     expect(sim.counters()).toMatchObject({ applicationTokens: 1, tokenlessAnswers: 1 })
   })
 
-  it("a tokenless login answers {login: true} alone and still issues its refresh token; [] restores whole answers", async () => {
+  it("a tokenless login answers {login: true} alone, still issuing its refresh token; [] undoes it", async () => {
     const sim = await start()
     sim.setTokenlessAnswers(["login", "refresh"])
     const response = await postLogin(sim)

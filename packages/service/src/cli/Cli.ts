@@ -7,20 +7,21 @@
 import { TokenClient } from "@tokenbus/client"
 import { defaultPrefix, makeSubjects, protocolVersion, TokenReplyJson } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
-import { Config, Console, Effect, Layer, Redacted, Schema } from "effect"
+import { Console, Effect, Layer, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { loadServiceConfig } from "../config/ServiceConfig.ts"
 import * as Replica from "../replica/Replica.ts"
+import { configVariable, loadConfig } from "./ConfigSource.ts"
 import { dev } from "./DevCommand.ts"
 
+// Optional here: ConfigSource falls back to the variable, and names whichever it used when the file is wrong.
 const configPath = Flag.String("config").pipe(
   Flag.withAlias("c"),
-  Flag.withDescription("Path of the JSON configuration file"),
-  Flag.withFallbackConfig(Config.String("TOKENBUS_CONFIG"))
+  Flag.withDescription(`Path of the JSON configuration file (default: $${configVariable})`),
+  Flag.optional
 )
 
 const serve = Command.make("serve", { config: configPath }, ({ config }) =>
-  loadServiceConfig(config).pipe(
+  loadConfig(config).pipe(
     Effect.flatMap((loaded) => Layer.launch(Replica.layerConnect(loaded)))
   )).pipe(Command.withDescription("Run a tokenbus replica"))
 

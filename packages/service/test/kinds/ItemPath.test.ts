@@ -308,10 +308,26 @@ describe("ItemPath application tokens", () => {
     Effect.gen(function*() {
       const server = yield* localServer((req, res) => {
         const isLogin = req.url === "/api/users/login"
-        answerJson(200, isLogin ? { login: true, accessToken: "a1", refreshToken: "r1" } : { accessToken: "app-1" })(req, res)
+        const body = isLogin ? { login: true, accessToken: "a1", refreshToken: "r1" } : { accessToken: "app-1" }
+        answerJson(200, body)(req, res)
       })
       const token = yield* minterFor(configFor(server.url, { applicationToken: true })).mint({ carry: undefined })
       expect(Redacted.value(token.accessToken)).toBe("app-1")
+    }))
+})
+
+describe("ItemPath refresh answers", () => {
+  it.live("a refreshed access token is read under token too: the docs do not name its field", () =>
+    Effect.gen(function*() {
+      const server = yield* localServer((req, res) => {
+        const isLogin = req.url === "/api/users/login"
+        answerJson(200, isLogin ? { login: true, accessToken: "a1", refreshToken: "r1" } : { token: "a2" })(req, res)
+      })
+      const minter = minterFor(configFor(server.url))
+      const first = yield* minter.mint({ carry: undefined })
+      const refreshed = yield* minter.mint({ carry: first.carry })
+      expect(Redacted.value(refreshed.accessToken)).toBe("a2")
+      expect(refreshed.expiresInSeconds).toBe(900)
     }))
 })
 
@@ -407,10 +423,17 @@ describe("ItemPath failures", () => {
 
   it.live("a login answered 200 with login: false is credentials-rejected", () =>
     Effect.gen(function*() {
-      const server = yield* localServer(answerJson(200, { login: false, message: "Invalid username or password" }))
-      const error = yield* firstMintError(server.url)
-      expect(error).toMatchObject({ kind: "credentials-rejected", status: 200 })
-      expect(error.message).toBe("ItemPath login answered 200 with login: false")
+      const refusals = [
+        { login: false, message: "Invalid username or password" },
+        // ItemPath's word wins over tokens that come with it.
+        { login: false, accessToken: "a1", refreshToken: "r1" }
+      ]
+      for (const body of refusals) {
+        const server = yield* localServer(answerJson(200, body))
+        const error = yield* firstMintError(server.url)
+        expect(error).toMatchObject({ kind: "credentials-rejected", status: 200 })
+        expect(error.message).toBe("ItemPath login answered 200 with login: false")
+      }
     }))
 
   it.live("a refresh 200 without an accessToken is refused: it cost a 15-minute token, and no login follows", () =>
@@ -420,7 +443,8 @@ describe("ItemPath failures", () => {
       const first = yield* minter.mint({ carry: undefined })
       upstream.setTokenlessAnswers(["refresh"])
       upstream.resetCounters()
-      const error = expectUpstreamError(yield* minter.mint({ carry: first.carry }).pipe(Effect.flip), secretsOf(upstream))
+      const failed = yield* minter.mint({ carry: first.carry }).pipe(Effect.flip)
+      const error = expectUpstreamError(failed, secretsOf(upstream))
       expect(error).toMatchObject({ kind: "refused", status: 200 })
       expect(error.message).toContain("ItemPath refresh answered 200 without a usable accessToken")
       expect(userCounters(upstream)).toEqual({ ...noCalls, userRequests: 1, refreshes: 1 })

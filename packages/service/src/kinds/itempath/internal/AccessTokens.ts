@@ -6,8 +6,6 @@
  * login replaces it.
  */
 import { Clock, Effect, type Redacted } from "effect"
-import type { HttpClient } from "effect/http"
-import type { UpstreamError } from "../../../upstream/UpstreamError.ts"
 import type { MintedToken, MintInput } from "../../ProviderKind.ts"
 import { carriedSession, openedSession, type Session, sessionCarry, type SessionPolicy } from "./Session.ts"
 import type { UserEndpoints } from "./UserEndpoints.ts"
@@ -52,11 +50,7 @@ export const accessTokenMint = (policy: AccessTokenPolicy, endpoints: UserEndpoi
       )
     )
 
-  return Effect.fnUntraced(function*({ carry }: MintInput): Effect.fn.Return<
-    MintedToken,
-    UpstreamError,
-    HttpClient.HttpClient
-  > {
+  return Effect.fnUntraced(function*({ carry }: MintInput) {
     const session = yield* carriedSession(policy, carry)
     return yield* session === undefined ? login : refreshOrLogin(session)
   })
