@@ -3,11 +3,11 @@
  * its scope closes) with request/reply, publish, queue subscriptions and KV
  * buckets; every nats.js rejection becomes a typed error from NatsError.ts.
  */
-import { Kvm } from "@nats-io/kv"
 import { connect, type Msg, type NatsConnection as RawConnection } from "@nats-io/transport-node"
-import { Context, Effect, Layer, PubSub, Schedule, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, PubSub, type Scope, Stream } from "effect"
+import { type BucketOptions, openBucket } from "./internal/OpenBucket.ts"
 import { drainMillis, serveWith } from "./internal/Serve.ts"
-import { type KvBucket, makeKvBucket } from "./KvBucket.ts"
+import type { KvBucket } from "./KvBucket.ts"
 import { KvError, NatsConnectError, NatsPublishError, NatsRequestError } from "./NatsError.ts"
 
 export interface NatsConnectionOptions {
@@ -21,12 +21,7 @@ export interface NatsConnectionOptions {
   readonly waitOnFirstConnect?: boolean
 }
 
-export interface BucketOptions {
-  /** Keys not written for this long disappear (JetStream `max_age`). */
-  readonly ttlMillis?: number
-  /** Revisions kept per key. */
-  readonly history?: number
-}
+export type { BucketOptions } from "./internal/OpenBucket.ts"
 
 /** A message a subscription received: what handlers may read and answer. */
 export type InboundMessage = Pick<Msg, "subject" | "data" | "reply" | "respond" | "string">
@@ -70,27 +65,12 @@ export class NatsConnection extends Context.Service<NatsConnection, {
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
-  const raw = yield* Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () =>
-        connect({
-          servers: [...options.servers],
-          name: options.name,
-          maxReconnectAttempts: -1,
-          waitOnFirstConnect: options.waitOnFirstConnect ?? false,
-          reconnectTimeWait: 250,
-          // Async stack traces cost an allocation per request and are noise in logs.
-          noAsyncTraces: true
-        }),
-      catch: (cause) =>
-        new NatsConnectError({
-          servers: options.servers,
-          message: `cannot connect to NATS at ${options.servers.join(", ")}: ${messageOf(cause)}`,
-          cause
-        })
-    }),
-    (connection) => Effect.promise(() => connection.drain().catch(() => connection.close()))
+  // A replica may wait here for as long as NATS is away: say what it waits for.
+  yield* (options.waitOnFirstConnect ? Effect.logInfo : Effect.logDebug)("connecting to NATS").pipe(
+    Effect.annotateLogs({ servers: options.servers.join(",") })
   )
+  // Interruptible, so that SIGTERM stops a process still waiting for its first connection.
+  const raw = yield* Effect.acquireRelease(connectRaw(options), closeRaw, { interruptible: true })
   const reconnected = yield* PubSub.unbounded<void>()
   yield* logStatusChanges(raw, reconnected)
   return NatsConnection.of({
@@ -107,6 +87,44 @@ const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
     reconnects: Stream.fromPubSub(reconnected)
   })
 })
+
+const connectRaw = (options: NatsConnectionOptions) =>
+  Effect.tryPromise({
+    try: (signal) => {
+      const pending = connect({
+        servers: [...options.servers],
+        name: options.name,
+        maxReconnectAttempts: -1,
+        waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+        reconnectTimeWait: 250,
+        // Async stack traces cost an allocation per request and are noise in logs.
+        noAsyncTraces: true,
+        // Asked before every attempt: once the wait is interrupted, failing here ends nats.js's dial loop.
+        reconnectToServer: () => {
+          if (signal.aborted) throw new Error("the wait for NATS was interrupted")
+          return null
+        }
+      })
+      // A connection that opens after the wait was interrupted belongs to nobody.
+      signal.addEventListener("abort", () => void pending.then((connection) => connection.close(), () => undefined))
+      return pending
+    },
+    catch: (cause) =>
+      new NatsConnectError({
+        servers: options.servers,
+        message: `cannot connect to NATS at ${options.servers.join(", ")}: ${messageOf(cause)}`,
+        cause
+      })
+  })
+
+/** Drains within a bound, then closes: a drain that cannot finish (NATS is gone) must not hold up a shutdown. */
+const closeRaw = (connection: RawConnection) =>
+  Effect.tryPromise(() => connection.drain()).pipe(
+    Effect.timeout(drainMillis),
+    Effect.catchCause(() =>
+      Effect.tryPromise(() => connection.close()).pipe(Effect.timeout(drainMillis), Effect.ignore)
+    )
+  )
 
 const subscribe = (
   raw: RawConnection,
@@ -144,20 +162,6 @@ const requestError = (subject: string, cause: unknown): NatsRequestError => {
   const reason = noResponders ? "no-responders" : /timeout/i.test(name + messageOf(cause)) ? "timeout" : "connection"
   return new NatsRequestError({ subject, reason, message: `request on ${subject}: ${reason} (${messageOf(cause)})`, cause })
 }
-
-/** JetStream may still be electing its meta leader right after the server starts: retry for a while. */
-const openBucket = (raw: RawConnection, name: string, options: BucketOptions) =>
-  Effect.tryPromise({
-    try: () =>
-      new Kvm(raw).create(name, {
-        history: options.history ?? 1,
-        ...(options.ttlMillis === undefined ? {} : { ttl: options.ttlMillis })
-      }),
-    catch: (cause) => new KvError({ bucket: name, operation: "open", message: `cannot open KV bucket ${name}: ${messageOf(cause)}`, cause })
-  }).pipe(
-    Effect.retry(Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(8)])),
-    Effect.map((kv) => makeKvBucket(name, kv))
-  )
 
 /**
  * Disconnects and reconnects are what an operator wants to see; the rest is

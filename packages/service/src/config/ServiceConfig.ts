@@ -32,7 +32,12 @@ const uniqueIds = (providers: ReadonlyArray<ProviderEntry>) =>
 export const ServiceConfigSchema = Schema.Struct({
   nats: Schema.Struct({
     servers: Schema.Array(Schema.NonEmptyString).check(Schema.isMinLength(1)),
-    name: Schema.optionalKey(Schema.String)
+    name: Schema.optionalKey(Schema.String),
+    /**
+     * Copies JetStream keeps of each KV bucket (1 to 5, JetStream's limit). Absent: as many as the cluster has
+     * servers, up to 3, never fewer than a bucket already has. Applied to existing buckets at start.
+     */
+    replicas: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })))
   }),
   prefix: withDefault(Prefix, defaultPrefix),
   lease: withDefault(LeaseConfig, defaultLeaseConfig).check(
