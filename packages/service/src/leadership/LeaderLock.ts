@@ -89,7 +89,13 @@ export const campaign = <R>(
     const retryMillis = Math.max(100, Math.floor(spec.lease.renewEveryMillis / 2))
     while (true) {
       const lease = yield* tryAcquire(spec, writes)
-      if (Option.isSome(lease)) yield* holdLeadership({ spec, writes, generation }, lease.value, lead)
+      if (Option.isSome(lease)) {
+        yield* holdLeadership({ spec, writes, generation }, lease.value, lead)
+        // Its own release would wake it at once: a replica that stepped down lets a round pass first, so a
+        // leader that cannot work (its state unreachable) does not churn through elections.
+        yield* Effect.sleep(retryMillis)
+        yield* Queue.clear(released)
+      }
       yield* Effect.raceFirst(Effect.sleep(retryMillis), Queue.take(released))
     }
   })
@@ -184,7 +190,7 @@ const holdLeadership = <R>(campaign: Campaign, first: Lease, lead: Lead<R>) =>
     }
     yield* Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: first.revision, term }))
     const reason = yield* Effect.raceFirst(
-      lead(guard, term).pipe(Scope.provide(leading), Effect.as("a newer leader has fenced the provider")),
+      lead(guard, term).pipe(Scope.provide(leading), Effect.as("it stopped leading (the line before says why)")),
       keepRenewing(spec, writes, held)
     )
     yield* Scope.close(leading, Exit.void)

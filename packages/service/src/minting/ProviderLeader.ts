@@ -85,7 +85,12 @@ const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0],
     const serve = yield* makeSingleFlight({ configured, state, cycle, scope })
 
     // The fence first: nothing else this leader does may interleave with an older leader's writes.
-    const fenced = yield* state.write((s) => s.state).pipe(Effect.result)
+    // A bucket without a stream leader (a NATS server lost) takes writes again after an election: keep
+    // trying while the lease holds, rather than step down and churn through elections meanwhile.
+    const fenced = yield* state.write((s) => s.state).pipe(
+      Effect.retry({ while: (error) => error._tag === "KvError", schedule: Schedule.spaced("250 millis") }),
+      Effect.result
+    )
     if (fenced._tag === "Failure") {
       return yield* Effect.logError("cannot fence the provider; stepping down").pipe(
         Effect.annotateLogs({ error: fenced.failure.message })
