@@ -1,7 +1,7 @@
 /**
  * One mint, start to commit: the circuit breaker (Breaker.ts), the rate
  * budget, the upstream call with its retries and backoff, and the fenced
- * commit. A call that may spend the carry (a rotating refresh token) is
+ * commit; the spend itself is BudgetSpend.ts. A call that may spend the carry (a rotating refresh token) is
  * recorded with the budget before it is made and cleared by its commit, so a
  * leader that dies in between leaves a record the next one heeds
  * (`decideCarry` in core) instead of replaying a spent refresh token.
@@ -17,13 +17,11 @@ import {
   type ProtocolError,
   type StoredToken,
   decideCarry,
-  recordsCall,
-  take,
   type Token,
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
-import { Clock, Context, Deferred, Effect, Layer, Random, Ref } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Random } from "effect"
 import { HttpClient } from "effect/http"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { MintedToken } from "../kinds/ProviderKind.ts"
@@ -32,6 +30,7 @@ import type { LeadershipGuard } from "../leadership/LeaderLock.ts"
 import type { Answer } from "../replica/Replies.ts"
 import type { UpstreamError } from "../upstream/UpstreamError.ts"
 import { makeBreaker } from "./Breaker.ts"
+import { makeBudgetSpend } from "./BudgetSpend.ts"
 
 export interface MintCycleDeps {
   readonly configured: ConfiguredProvider
@@ -81,19 +80,7 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
   const { rateLimit, retry } = configured
   const unavailable = (message: string) => new TokenUnavailable({ provider: id, message })
   const breaker = yield* makeBreaker(configured, state)
-  const nextCallAt = yield* Ref.make<number | undefined>(undefined)
-
-  /** No budget left: tell the waiting consumers what they can have now, then wait. */
-  const waitForBudget = Effect.fnUntraced(function*(until: number, answer: Deferred.Deferred<Answer, ProtocolError>) {
-    const { token } = yield* state.snapshot
-    const expected = new Date(until).toISOString()
-    yield* Ref.set(nextCallAt, until)
-    yield* token === undefined
-      ? Deferred.fail(answer, unavailable(`the upstream's rate budget is spent; a token is expected at ${expected}`))
-      : Deferred.succeed(answer, { token, renewalExpectedAt: until })
-    yield* Effect.logWarning("mint waits for the rate budget").pipe(Effect.annotateLogs({ until: expected }))
-    yield* Effect.sleep(Math.max(0, until - (yield* Clock.currentTimeMillis)))
-  })
+  const budget = yield* makeBudgetSpend(configured, state)
 
   const commit = Effect.fnUntraced(function*(minted: MintedToken, reason: MintReason) {
     const now = yield* Clock.currentTimeMillis
@@ -107,28 +94,6 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
     yield* deps.broadcast(token)
     yield* Effect.logInfo("minted and committed a token").pipe(Effect.annotateLogs({ version: token.version, reason }))
     return token
-  })
-
-  /**
-   * Takes the budget, and records a call that may spend the carry, in one
-   * write before the call: a leader dying mid-call must not hand on a full
-   * budget, nor a carry that may be spent.
-   */
-  const spend = Effect.fnUntraced(function*(answer: Deferred.Deferred<Answer, ProtocolError>, carry: unknown) {
-    while (true) {
-      const now = yield* Clock.currentTimeMillis
-      const grant = take(rateLimit, (yield* state.snapshot).state.budget, now)
-      if (grant._tag === "Wait") {
-        yield* waitForBudget(grant.until, answer)
-        continue
-      }
-      yield* Ref.set(nextCallAt, undefined)
-      return yield* state.write(({ state: { unconfirmed: _, ...rest } }) => {
-        const fence = rest.fence ?? { holder: "unknown", term: 0 }
-        const record = recordsCall(configured.lostAnswer, carry) ? { unconfirmed: { since: now, ...fence } } : {}
-        return { ...rest, budget: grant.state, ...record }
-      })
-    }
   })
 
   /** The carry to mint with, or the breaker tripped because an earlier call may have spent it. */
@@ -151,7 +116,7 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
 
   const call = Effect.fnUntraced(function*(answer: Deferred.Deferred<Answer, ProtocolError>) {
     const carry = yield* carryToUse
-    yield* spend(answer, carry)
+    yield* budget.spend(answer, carry)
     yield* guard
     const { minter } = yield* breaker.current
     return yield* minter.mint({ carry }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.result)
@@ -171,7 +136,7 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
       return
     }
     const delay = backoffDelay(retry, attempt, yield* Random.next)
-    yield* Ref.set(nextCallAt, now + delay)
+    yield* budget.planCall(now + delay)
     yield* Effect.sleep(delay)
   })
 
@@ -182,7 +147,7 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
       if (minted._tag === "Success") return yield* Deferred.succeed(answer, { token: yield* commit(minted.success, reason) })
       yield* afterFailure(minted.failure, attempt)
     }
-  }, Effect.ensuring(Ref.set(nextCallAt, undefined)))
+  }, Effect.ensuring(budget.planCall(undefined)))
 
-  return { run, trip: breaker.trip, nextCallAt: Ref.get(nextCallAt) } satisfies Cycle
+  return { run, trip: breaker.trip, nextCallAt: budget.nextCallAt } satisfies Cycle
 })
