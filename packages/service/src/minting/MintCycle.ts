@@ -1,10 +1,10 @@
 /**
  * One mint, start to commit: the circuit breaker (Breaker.ts), the rate
- * budget, the upstream call with its retries and backoff, and the fenced
- * commit; the spend itself is BudgetSpend.ts. A call that may spend the carry (a rotating refresh token) is
- * recorded with the budget before it is made and cleared by its commit, so a
- * leader that dies in between leaves a record the next one heeds
- * (`decideCarry` in core) instead of replaying a spent refresh token.
+ * budget (BudgetSpend.ts), the upstream call with its retries and backoff,
+ * and the fenced commit. A call that may spend the carry (a rotating refresh
+ * token) is recorded with the budget before it is made and cleared by its
+ * commit, so a leader that dies in between leaves a record the next one
+ * heeds (`decideCarry` in core) instead of replaying a spent refresh token.
  * Consumers waiting for the mint are answered through `answer`, early when
  * the budget makes it wait (they get the current token and when the next one
  * is expected; the new one arrives by broadcast).
