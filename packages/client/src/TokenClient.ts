@@ -5,7 +5,7 @@
  * without a network round trip once it holds a token that has not expired. A
  * 401 from the upstream is reported with `reportUnauthorized`, which returns
  * the token to use next; `fetch` does all of that around one HTTP call,
- * retrying once.
+ * retrying once (`http/tokenFetch.ts`).
  */
 import {
   defaultPrefix,
@@ -17,7 +17,9 @@ import {
   TokenCache
 } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
+import type { FetchFailed } from "./http/FetchFailed.ts"
+import { tokenFetch, type TokenFetchInit } from "./http/tokenFetch.ts"
 import { makeAskService } from "./internal/AskService.ts"
 import { catchUpOnReconnect } from "./internal/CatchUp.ts"
 import { makeCurrentToken } from "./internal/CurrentToken.ts"
@@ -31,11 +33,6 @@ import {
 
 export type TokenClientError = ProtocolError | ServiceUnavailable
 
-export class FetchFailed extends Schema.TaggedError<FetchFailed>()("FetchFailed", {
-  url: Schema.String,
-  message: Schema.String
-}) {}
-
 export class TokenClient extends Context.Service<TokenClient, {
   /** The token held for `provider`, if any and not past its `expiresAt`: a synchronous memory read. */
   readonly peek: (provider: string) => Token | undefined
@@ -43,11 +40,17 @@ export class TokenClient extends Context.Service<TokenClient, {
   readonly getToken: (provider: string) => Effect.Effect<Token, TokenClientError>
   /** Says `token` got a 401 upstream; returns the token to use instead. */
   readonly reportUnauthorized: (token: Token) => Effect.Effect<Token, TokenClientError>
-  /** `fetch` with `Authorization: Bearer <token>`; on a 401, reports it and retries once with the new token. */
+  /**
+   * `fetch` with `Authorization: Bearer <token>`. On a 401 it reports the
+   * token and retries once with the new one, if the request is safe to
+   * repeat (an idempotent method, an `Idempotency-Key`, or
+   * `init.retryNonIdempotent`); otherwise, or when no newer token can be had
+   * yet, it hands the 401 back.
+   */
   readonly fetch: (
     provider: string,
     input: string | URL | Request,
-    init?: RequestInit
+    init?: TokenFetchInit
   ) => Effect.Effect<Response, TokenClientError | FetchFailed>
 }>()("@tokenbus/client/TokenClient") {
   /** A client on a NATS connection the application already has. */
@@ -106,35 +109,6 @@ const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
     peek,
     getToken,
     reportUnauthorized,
-    fetch: fetchWith(getToken, reportUnauthorized)
+    fetch: tokenFetch(getToken, reportUnauthorized)
   })
 })
-
-const fetchWith = (
-  getToken: TokenClient["Service"]["getToken"],
-  reportUnauthorized: TokenClient["Service"]["reportUnauthorized"]
-) =>
-  Effect.fn("TokenClient.fetch")(function*(provider: string, input: string | URL | Request, init?: RequestInit) {
-    const token = yield* getToken(provider)
-    const response = yield* send(input, init, token)
-    if (response.status !== 401) return response
-    const fresh = yield* reportUnauthorized(token)
-    // No newer token (the upstream's rate budget makes the next one wait):
-    // retrying with the same one would only earn another 401.
-    if (fresh.version <= token.version) return response
-    yield* Effect.promise(() => response.body?.cancel() ?? Promise.resolve())
-    return yield* send(input, init, fresh)
-  })
-
-const send = (input: string | URL | Request, init: RequestInit | undefined, token: Token) =>
-  Effect.tryPromise({
-    try: (signal) => {
-      const request = new Request(input instanceof Request ? input.clone() : input, init)
-      request.headers.set("authorization", `Bearer ${Redacted.value(token.accessToken)}`)
-      return fetch(request, { signal })
-    },
-    catch: (cause) => new FetchFailed({ url: urlOf(input), message: (cause as Error).message })
-  })
-
-const urlOf = (input: string | URL | Request): string =>
-  typeof input === "string" ? input : input instanceof URL ? input.href : input.url

@@ -6,6 +6,7 @@
  */
 import type { Token } from "@tokenbus/core"
 import { ManagedRuntime, Redacted } from "effect"
+import type { TokenFetchInit } from "./http/tokenFetch.ts"
 import type { ServiceUnavailable } from "./ServiceUnavailable.ts"
 import { TokenClient } from "./TokenClient.ts"
 import type { TokenClientConnectOptions } from "./TokenClientOptions.ts"
@@ -57,7 +58,13 @@ export class TokenbusClient {
     return this.#runtime.runPromise(this.#client.reportUnauthorized(token))
   }
 
-  fetch(provider: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  /**
+   * `fetch` with the Bearer token. A 401 is reported and, for a request safe
+   * to repeat (an idempotent method, an `Idempotency-Key`, or
+   * `init.retryNonIdempotent`), retried once with a newer token; otherwise,
+   * or when none can be had yet, the 401 is returned.
+   */
+  fetch(provider: string, input: string | URL | Request, init?: TokenFetchInit): Promise<Response> {
     return this.#runtime.runPromise(this.#client.fetch(provider, input, init))
   }
 

@@ -1,3 +1,8 @@
+export * from "./http/FetchFailed.ts"
+export type { RetryPolicy } from "./http/RetryPolicy.ts"
+export type { TokenFetch, TokenFetchInit } from "./http/tokenFetch.ts"
+export * as TokenHttpClient from "./http/TokenHttpClient.ts"
+export type { TokenSource } from "./http/TokenSource.ts"
 export * from "./ServiceUnavailable.ts"
 export * from "./TokenbusClient.ts"
 export * from "./TokenClient.ts"
