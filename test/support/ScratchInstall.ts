@@ -1,14 +1,15 @@
 // Installing workspace packages the way an application does, for
-// test/InstallFromTarballs.test.ts and test/InstallServiceFromTarballs.test.ts:
+// test/InstallFromTarballs.test.ts, test/InstallServiceFromTarballs.test.ts
+// and test/ExampleService.test.ts:
 // `pnpm pack` (whose prepack builds the package and those it depends on with
 // `tsc -b`, and which rewrites `workspace:` ranges to versions), then plain
 // `npm install` of the tarballs into a scratch project in the system temp dir,
 // outside the workspace, so nothing there can resolve to the workspace's
 // sources or its node_modules.
 import { execFile } from "node:child_process"
-import { copyFile, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { homedir, tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, sep } from "node:path"
 
 export const repoRoot = join(import.meta.dirname, "..", "..")
 
@@ -125,4 +126,15 @@ export const copyConsumerPrograms = async (app: string): Promise<void> => {
   for (const name of await readdir(fixtures)) {
     await copyFile(join(fixtures, name), join(app, name === "tsconfig.consumer.json" ? "tsconfig.json" : name))
   }
+}
+
+/**
+ * Copies `examples/<name>` into `root` as a project of its own, without any
+ * node_modules it may have here; returns its path.
+ */
+export const copyExample = async (name: string, root: string): Promise<string> => {
+  const destination = join(root, name)
+  const filter = (source: string): boolean => !source.split(sep).includes("node_modules")
+  await cp(join(repoRoot, "examples", name), destination, { recursive: true, filter })
+  return destination
 }
