@@ -21,7 +21,7 @@ import {
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
-import { Clock, Context, Deferred, Effect, Layer, Random } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Random, Schedule } from "effect"
 import { HttpClient } from "effect/http"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { MintedToken } from "../kinds/ProviderKind.ts"
@@ -84,11 +84,14 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
 
   const commit = Effect.fnUntraced(function*(minted: MintedToken, reason: MintReason) {
     const now = yield* Clock.currentTimeMillis
+    // The answer holds what nothing else does (a rotated refresh token): a bucket without a stream leader
+    // takes writes again after an election, so the commit is retried while the lease holds (the fence makes
+    // a late write safe), never dropped.
     const written = yield* state.write(({ state: { unconfirmed: _, ...rest } }) => ({
       ...rest,
       token: recordOf(minted, now, reason),
       ...(minted.carry === undefined ? {} : { carry: minted.carry })
-    }))
+    })).pipe(Effect.retry({ while: (error) => error._tag === "KvError", schedule: Schedule.spaced("250 millis") }))
     const token = written.token as Token
     cache.offer(token)
     yield* deps.broadcast(token)

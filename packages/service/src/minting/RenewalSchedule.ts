@@ -13,23 +13,31 @@ import type { Serve } from "./SingleFlight.ts"
 /** How often the renewal loop looks at the clock and the held token. */
 const renewalTickMillis = 1_000
 
+/** After the n-th failed renewal in a row: 2 s, 4 s, 8 s... up to 5 minutes. */
+const retryDelayMillis = (failures: number): number => Math.min(300_000, 1_000 * 2 ** failures)
+
 const logFailure = (message: string) => (error: { readonly message: string }) =>
   Effect.logWarning(message).pipe(Effect.annotateLogs({ error: error.message }))
 
 /** Each token's renewal moment is drawn once (with jitter), when the leader first sees it. */
 export const renewOnSchedule = (state: FencedState, serve: Serve, lifecycle: Lifecycle) =>
   Effect.gen(function*() {
-    let planned: { readonly version: number; readonly dueAt: number | undefined } | undefined
+    let planned: { readonly version: number; readonly dueAt: number | undefined; readonly failures: number } | undefined
     while (true) {
       const { token } = yield* state.snapshot
       if (token !== undefined && planned?.version !== token.version) {
-        planned = { version: token.version, dueAt: renewalDueAt(lifecycle, token, yield* Random.next) }
+        planned = { version: token.version, dueAt: renewalDueAt(lifecycle, token, yield* Random.next), failures: 0 }
       }
       const now = yield* Clock.currentTimeMillis
       if (planned?.dueAt !== undefined && now >= planned.dueAt) {
-        yield* serve({ _tag: "Proactive", version: planned.version }, "proactive").pipe(
-          Effect.catch(logFailure("proactive renewal failed"))
-        )
+        const renewed = yield* serve({ _tag: "Proactive", version: planned.version }, "proactive").pipe(Effect.result)
+        if (renewed._tag === "Failure") {
+          // A renewal that failed (the breaker holds, the upstream is down) is tried again later and later,
+          // not every tick: each try is a warning line and, past the breaker, an upstream call.
+          const failures = planned.failures + 1
+          yield* logFailure("proactive renewal failed")(renewed.failure).pipe(Effect.annotateLogs({ failures }))
+          planned = { ...planned, failures, dueAt: now + retryDelayMillis(failures) }
+        }
       }
       const wait = planned?.dueAt === undefined ? renewalTickMillis : planned.dueAt - now
       yield* Effect.sleep(Math.max(100, Math.min(renewalTickMillis, wait)))

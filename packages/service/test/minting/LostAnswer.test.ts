@@ -3,7 +3,7 @@
 // have spent (a rotated refresh token) nor lose the grant silently. And what
 // consumers are told while a mint waits: never a moment already past.
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Fiber } from "effect"
+import { Clock, Effect, Fiber, Option } from "effect"
 import type { LostAnswer } from "../../src/kinds/ProviderKind.ts"
 import {
   advance,
@@ -105,5 +105,26 @@ describe("renewalExpectedAt", () => {
       yield* advance(promised! - now + 500, 100)
       assert.strictEqual(yield* upstream.calls, 3)
       assert.isAbove(tokenOf(yield* getToken(consumer)).version, first.version)
+    }))
+
+  it.effect("a commit that meets a bucket without a stream keeps trying, and the minted token is not lost", () =>
+    Effect.gen(function*() {
+      const { consumer, first, nats, upstream } = yield* startCluster(1, { lostAnswer: "stop" })
+      const store = Option.getOrThrow(yield* nats.bucketStore(subjects.tokenBucket))
+      // The stream goes away while the upstream answers: the commit meets KvError, then an empty bucket.
+      yield* upstream.onCall(store.destroy)
+      const report = yield* Effect.forkChild(reportUnauthorized(consumer, first))
+      yield* advance(1_000)
+      yield* store.recreate
+      yield* advance(1_000)
+      const next = tokenOf(yield* Fiber.join(report))
+      assert.isAbove(next.version, first.version)
+      assert.strictEqual(yield* upstream.calls, 2)
+      // The rotated carry was committed: the next mint uses it, not the spent one.
+      yield* upstream.onCall(Effect.void)
+      yield* advance(6_000)
+      const after = tokenOf(yield* reportUnauthorized(consumer, next))
+      assert.isAbove(after.version, next.version)
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1", "carry-2"])
     }))
 })

@@ -3,6 +3,7 @@
 // TestClock, without Docker, sockets or an HTTP upstream.
 import {
   defaultRateLimit,
+  type Lifecycle,
   makeSubjects,
   onUnauthorized,
   protocolVersion,
@@ -99,6 +100,7 @@ export const makeUpstream = Effect.gen(function*() {
 export type Upstream = Effect.Success<typeof makeUpstream>
 
 export interface ProviderOptions {
+  readonly lifecycle?: Lifecycle
   readonly rateLimit?: RateLimit
   readonly fingerprint?: string
   readonly lostAnswer?: LostAnswer
@@ -112,7 +114,7 @@ export const providerFor = (upstream: Upstream, options: ProviderOptions = {}): 
     rateLimit: options.rateLimit ?? defaultRateLimit,
     retry: { attempts: 2, baseMillis: 100, capMillis: 1000 },
     circuitBreaker: { freshTokenMillis: 5_000 },
-    lifecycle: onUnauthorized,
+    lifecycle: options.lifecycle ?? onUnauthorized,
     minter: upstream.minter,
     lostAnswer: options.lostAnswer,
     watch: () => Stream.never,
