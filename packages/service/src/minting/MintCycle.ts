@@ -17,6 +17,7 @@ import {
   type ProtocolError,
   type StoredToken,
   decideCarry,
+  lostStateHolder,
   type Token,
   type TokenCache,
   TokenUnavailable
@@ -104,10 +105,14 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
     const decision = decideCarry(configured.lostAnswer, (yield* state.snapshot).state)
     if (decision._tag === "Use") return decision.carry
     const { holder, since, term } = decision.unconfirmed
+    const why = holder === lostStateHolder
+      ? `the provider's state in KV was lost at ${new Date(since).toISOString()} with its current refresh token, ` +
+        `and the configured one has most likely been spent`
+      : `a call to the upstream by ${holder} (term ${term}) at ${new Date(since).toISOString()} may have spent ` +
+        `the refresh token, and its answer was never committed`
     return yield* breaker.trip(
-      `a call to the upstream by ${holder} (term ${term}) at ${new Date(since).toISOString()} may have spent ` +
-        `the refresh token, and its answer was never committed; replaying it could revoke the grant. Put a new ` +
-        `refresh token in the provider's configuration (refreshToken)`
+      `${why}; replaying it could revoke the grant. Put a new refresh token in the provider's configuration ` +
+        `(refreshToken)`
     )
   })
 

@@ -11,9 +11,17 @@
  * through MintCycle.ts: circuit breaker, rate budget, upstream call, retries,
  * fenced commit.
  */
-import { InvalidRequest, type MintRequest, MintRequestJson, type MintRequestMessage, type Token } from "@tokenbus/core"
+import {
+  InvalidRequest,
+  type MintRequest,
+  MintRequestJson,
+  type MintRequestMessage,
+  type ProviderState,
+  rebuildLostState,
+  type Token
+} from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Context, Effect, Layer, Schedule, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Schedule, Schema } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import { makeFencedState } from "../leadership/FencedState.ts"
 import type { Lead } from "../leadership/LeaderLock.ts"
@@ -87,7 +95,22 @@ const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0],
     // The fence first: nothing else this leader does may interleave with an older leader's writes.
     // A bucket without a stream leader (a NATS server lost) takes writes again after an election: keep
     // trying while the lease holds, rather than step down and churn through elections meanwhile.
-    const fenced = yield* state.write((s) => s.state).pipe(
+    const now = yield* Clock.currentTimeMillis
+    const held = cache.get(id)
+    // KV lost the state (the tokens bucket was deleted and created again) but this replica holds the token:
+    // adopt it, assuming the worst of what else was lost, rather than mint (see LostState.ts in core).
+    const rebuild = (stored: ProviderState): ProviderState =>
+      stored.token !== undefined || held === undefined ? stored : {
+        ...stored,
+        ...rebuildLostState({
+          token: held,
+          limit: configured.rateLimit,
+          policy: configured.lostAnswer,
+          now,
+          fence: { holder: replicaId, term }
+        })
+      }
+    const fenced = yield* state.write((s) => rebuild(s.state)).pipe(
       Effect.retry({ while: (error) => error._tag === "KvError", schedule: Schedule.spaced("250 millis") }),
       Effect.result
     )

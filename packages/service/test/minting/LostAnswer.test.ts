@@ -11,6 +11,7 @@ import {
   getToken,
   lockHolder,
   PROVIDER,
+  recreateBucket,
   reportUnauthorized,
   request,
   startCluster,
@@ -126,5 +127,21 @@ describe("renewalExpectedAt", () => {
       const after = tokenOf(yield* reportUnauthorized(consumer, next))
       assert.isAbove(after.version, next.version)
       assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1", "carry-2"])
+    }))
+
+  it.effect("state lost with its bucket: the next leader adopts the held token and never replays the configured carry", () =>
+    Effect.gen(function*() {
+      const { consumer, first, nats, replicas, upstream } = yield* startCluster(2, { lostAnswer: "stop" })
+      const next = tokenOf(yield* reportUnauthorized(consumer, first))
+      yield* recreateBucket(nats, subjects.tokenBucket)
+      const leaderId = yield* lockHolder(consumer)
+      yield* replicas.find((replica) => replica.id === leaderId)!.stop
+      yield* advance(6_000)
+      assert.strictEqual(tokenOf(yield* getToken(consumer)).version, next.version)
+      const refused = errorOf(yield* reportUnauthorized(consumer, next))
+      assert.strictEqual(refused._tag, "CredentialsRejected")
+      assert.include(refused.message, "state in KV was lost")
+      // Only the first two calls: the configured carry was spent by the first, and is never sent again.
+      assert.deepStrictEqual(yield* upstream.carries, [undefined, "carry-1"])
     }))
 })
