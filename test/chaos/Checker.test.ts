@@ -104,6 +104,18 @@ describe("chaos checker", () => {
     expect(violated(inputOf(inTime, { healedAt: late }))).toEqual([])
   })
 
+  it("after a lost state, counts the recovery bound from the end of the budget window the product waits out", () => {
+    const lostAt = start + 200
+    const revokedAt = start + 500
+    const recovered = lostAt + 60_000 + 1_000
+    const lost: ChaosEvent = { type: "log", at: lostAt, replica: "r1", provider: P44,
+      msg: "the provider's state in KV was lost; adopted the token this replica holds" }
+    const events = [...healthyEvents(), { type: "revocation", at: revokedAt, provider: P44, version: 10, token: "x" },
+      commit("r1", P44, 1, 13, recovered - 10), held("c1", P44, 13, recovered)] as Array<ChaosEvent>
+    expect(violated(inputOf([...events, lost], { healedAt: recovered }))).toEqual([])
+    expect(violated(inputOf(events, { healedAt: recovered }))).toEqual(["every consumer holds a newer token after a revocation"])
+  })
+
   it("flags a failed getToken by a consumer holding a token while a replica was up, but not with none up", () => {
     const failed = (replicasUp: number): ChaosEvent => ({ type: "op", at: start + 600, start: start + 500,
       consumer: "c1", provider: CRM, op: "getToken", held: true, replicasUp, ok: false, error: "ServiceUnavailable" })

@@ -4,7 +4,14 @@
  * consumer holds the newest committed token within the bound. Both read the
  * consumers' held-token changes, sampled every 25 ms.
  */
-import { CONVERGENCE_BOUND_MILLIS, PROVIDERS, REVOCATION_RECOVERY_BOUND_MILLIS } from "./ChaosSettings.ts"
+import {
+  CONVERGENCE_BOUND_MILLIS,
+  CRM_RATE_LIMIT,
+  P44,
+  P44_RATE_LIMIT,
+  PROVIDERS,
+  REVOCATION_RECOVERY_BOUND_MILLIS
+} from "./ChaosSettings.ts"
 import { type CheckInput, commits, millisOrNever, offset, type Verdict } from "./CheckInput.ts"
 import { documentedHalts } from "./BreakerTrips.ts"
 import { firstHolding, heldByConsumer } from "./Timeline.ts"
@@ -26,6 +33,21 @@ const haltedDuring = (halts: ReadonlyMap<string, number>, provider: string, from
   return halt !== undefined && halt <= until && from <= until
 }
 
+/**
+ * The bound for a revocation at `at`. When a leader rebuilt its provider's
+ * lost state (a bucket deleted and recreated) shortly before, the product
+ * waits out one rate-limit window before calling the upstream again, as it
+ * documents: the calls of the last window are unknown, and the limit comes
+ * first. The bound then runs from the end of that window.
+ */
+const recoveryBound = (input: CheckInput, provider: string, at: number): number => {
+  const rebuilt = input.history.of("log").filter((line) =>
+    line.provider === provider && line.msg.startsWith("the provider's state in KV was lost") && line.at <= at)
+  const windowMillis = provider === P44 ? P44_RATE_LIMIT.windowMillis : CRM_RATE_LIMIT.windowMillis
+  const waitsUntil = Math.max(0, ...rebuilt.map((line) => line.at + windowMillis))
+  return Math.max(REVOCATION_RECOVERY_BOUND_MILLIS, waitsUntil - at + REVOCATION_RECOVERY_BOUND_MILLIS)
+}
+
 export const revocationRecovery = (input: CheckInput): Verdict => {
   const violations: Array<string> = []
   let worst = 0
@@ -34,11 +56,12 @@ export const revocationRecovery = (input: CheckInput): Verdict => {
     !haltedDuring(halts, revocation.provider, revocation.at, revocation.at + REVOCATION_RECOVERY_BOUND_MILLIS))
   const skipped = recoveries(input).length - all.length
   for (const { revocation, times } of all) {
+    const bound = recoveryBound(input, revocation.provider, revocation.at)
     for (const { consumer, millis } of times) {
       const revoked = `${revocation.provider} v${revocation.version} revoked at ${offset(input, revocation.at)}`
       const what = `${revoked}: ${consumer}`
       if (millis === undefined) violations.push(`${what} never held a newer token`)
-      else if (millis > REVOCATION_RECOVERY_BOUND_MILLIS) violations.push(`${what} held a newer one after ${millis} ms`)
+      else if (millis > bound) violations.push(`${what} held a newer one after ${millis} ms (bound ${bound} ms)`)
       worst = Math.max(worst, millis ?? Infinity)
     }
   }
@@ -46,7 +69,7 @@ export const revocationRecovery = (input: CheckInput): Verdict => {
     invariant: "every consumer holds a newer token after a revocation",
     observed: `${all.length} revocations; slowest consumer ${all.length === 0 ? "-" : millisOrNever(worst)}` +
       (skipped === 0 ? "" : `; ${skipped} after a documented breaker halt (operator's to recover)`),
-    bound: `by t + ${REVOCATION_RECOVERY_BOUND_MILLIS} ms`,
+    bound: `by t + ${REVOCATION_RECOVERY_BOUND_MILLIS} ms (from the end of the budget window after a lost state)`,
     violations
   }
 }

@@ -53,6 +53,10 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
 
 const decodeMintRequest = Schema.decodeUnknownEffect(MintRequestJson)
 
+/** Logged when a leader rebuilds a lost state: the next mint waits out one budget window. */
+export const stateLostMessage = "the provider's state in KV was lost; adopted the token this replica holds, " +
+  "and the next upstream call waits one rate-limit window, since the calls of the last one are unknown"
+
 const requestOf = (message: MintRequestMessage): MintRequest =>
   message.reason === "operator"
     ? { _tag: "Operator" }
@@ -122,6 +126,11 @@ const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0],
 
     yield* nats.serve(subjects.mint(id), {}, (message) => answer(serve, message))
     const { state: stored, token } = fenced.success
+    if (initial.value.token === undefined && held !== undefined && token?.version === held.version) {
+      yield* Effect.logWarning(stateLostMessage).pipe(
+        Effect.annotateLogs({ version: held.version, windowMillis: configured.rateLimit.windowMillis })
+      )
+    }
     if (token !== undefined) {
       yield* Effect.logInfo("adopted the stored token").pipe(Effect.annotateLogs({ version: token.version }))
       cache.offer(token)
