@@ -22,7 +22,7 @@ export interface BreakerTrip {
   /**
    * The outcome the product documents (ARCHITECTURE, "Minting under a rate
    * limit"): the carry really was in doubt, because the replica that made the
-   * call was killed or stopped with it in flight, or the state was lost with
+   * call was killed, stopped or cut off (it lost its lease) with it in flight, or the state was lost with
    * its bucket. The provider then waits for an operator, by design.
    */
   readonly documented: boolean
@@ -40,12 +40,20 @@ const describeInDoubt = (input: CheckInput, trip: LogEvent, match: RegExpExecArr
   const calls = history.of("upstream")
     .filter((call) => call.provider === trip.provider && call.at >= since && call.at <= trip.at)
     .map((call) => `${offset(input, call.at)} (${call.status ?? "no answer"})`)
-  const fate = struck.length === 0
-    ? `${holder} was neither killed nor stopped before the trip`
-    : `${holder} got ${struck.join(", ")}`
+  // Cut off from NATS (a node paused or killed), the holder loses its lease before it can commit: from the
+  // cluster's side the same lost answer as a frozen process. A holder that kept its lease and did not commit
+  // is a product bug, and stays undocumented.
+  const steppedDown = history.of("log")
+    .filter((line) => line.replica === holder && line.provider === trip.provider && line.msg === "stepped down")
+    .filter((line) => line.at >= since && line.at <= trip.at)
+    .map((line) => `stepped down (lease lost) at ${offset(input, line.at)}`)
+  const lost = [...struck, ...steppedDown]
+  const fate = lost.length === 0
+    ? `${holder} was neither killed nor stopped, and kept its lease, before the trip`
+    : `${holder} got ${lost.join(", ")}`
   const seen = calls.length === 0 ? "the upstream saw no call" : `the upstream saw calls at ${calls.join(", ")}`
   const text = `in-doubt call by ${holder} (term ${term}) recorded at ${offset(input, since)}; ${fate}; ${seen}`
-  return { text, struck: struck.length > 0 }
+  return { text, struck: lost.length > 0 }
 }
 
 export const breakerTrips = (input: CheckInput): Array<BreakerTrip> =>

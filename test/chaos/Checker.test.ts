@@ -163,7 +163,10 @@ describe("breaker trip diagnosis", () => {
     expect(breakerTrips(frozen)[0]?.inDoubt).toMatch(/r1 got SIGSTOP at \+0\.15s; the upstream saw no call/)
     const alive = inputOf([holder, { type: "upstream", at: start + 120, end: start + 500, provider: CRM, status: 200 },
       trip(start + 900)])
-    expect(breakerTrips(alive)[0]?.inDoubt).toMatch(/r1 was neither killed nor stopped.*calls at \+0\.12s \(200\)/)
+    expect(breakerTrips(alive)[0]?.inDoubt).toMatch(/r1 was neither killed nor stopped, and kept its lease.*calls at \+0\.12s \(200\)/)
+    const cutOff = inputOf([holder, { type: "log", at: start + 400, replica: "r1", msg: "stepped down", provider: CRM },
+      trip(start + 900)])
+    expect(breakerTrips(cutOff)[0]?.documented).toBe(true)
     // Only the first is the outcome the product documents; the second is a leader that dropped an answer.
     expect(breakerTrips(frozen)[0]?.documented).toBe(true)
     expect(breakerTrips(alive)[0]?.documented).toBe(false)
