@@ -40,6 +40,7 @@ import {
   spawnReplica,
   startReplicas,
   startUpstream,
+  waitUntil,
   type WireToken
 } from "@tokenbus/testing"
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed, onTestFinished } from "vitest"
@@ -214,7 +215,13 @@ const survivesLossOf = async (
     await victim.restart()
     await gets.stop()
     const lost = expectGetsAnswered(gets.outcomes, first, killedAt)
-    const committed = await committedVersions(victim.url, buckets[1])
+    // Through the restarted server: it may take a moment to catch up with what was committed while it was down,
+    // so wait for it (a version that never appears was lost).
+    let committed: Array<number> = []
+    await waitUntil(async () => {
+      committed = await committedVersions(victim.url, buckets[1])
+      return committed.includes(first.version) && committed.includes(second.version)
+    }, 15_000, "a committed version is missing from the tokens bucket")
     expect(committed).toEqual(expect.arrayContaining([first.version, second.version]))
     expect(deployment.sim.counters().mints).toBe(2)
     process.stderr.write(
