@@ -135,7 +135,8 @@ export const runChaos = async (settings: RunSettings, target: ChaosTarget): Prom
       scaledByTest,
       leaks: leaks(deployment, upstreams),
       healedAt,
-      start
+      start,
+      end
     }
     const verdicts = checkHistory(check)
     const historyPath = join(tmpdir(), `tokenbus-chaos-${settings.seed}-${new Date(start).toISOString()}.jsonl`)

@@ -36,6 +36,8 @@ export interface CheckInput {
   /** When the last fault was healed. */
   readonly healedAt: number
   readonly start: number
+  /** When the run stopped watching: a bound that ends later cannot be checked. */
+  readonly end: number
 }
 
 /** A moment as an offset from the start of the faults, as violations name it. */

@@ -58,6 +58,7 @@ const inputOf = (events: ReadonlyArray<ChaosEvent>, overrides: Partial<CheckInpu
     scaledByTest: [],
     leaks: [],
     healedAt: start + 1000,
+    end: start + 600_000,
     start,
     ...overrides
   }
