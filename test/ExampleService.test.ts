@@ -12,8 +12,10 @@ import {
   makeScratch,
   npmInstall,
   pack,
+  reporter,
   run,
   type ScratchDirs,
+  seconds,
   userEnv,
   workspaceVersion
 } from "./support/ScratchInstall.ts"
@@ -23,11 +25,7 @@ const packages = ["core", "nats", "client", "sim", "service", "testkit"] as cons
 
 const SETUP_TIMEOUT_MS = 240_000
 
-const report = (text: string): void => {
-  process.stderr.write(`[example-service] ${text}\n`)
-}
-
-const seconds = (millis: number): string => `${(millis / 1000).toFixed(1)} s`
+const report = reporter("example-service")
 
 interface Prepared {
   readonly scratch: ScratchDirs

@@ -16,9 +16,11 @@ import {
   makeScratch,
   npmInstall,
   pack,
+  reporter,
   run,
   type ScratchDirs,
   type Tarball,
+  seconds,
   userEnv,
   workspaceVersion
 } from "./support/ScratchInstall.ts"
@@ -28,11 +30,7 @@ const packages = ["core", "nats", "client", "sim", "service", "testkit"] as cons
 
 const SETUP_TIMEOUT_MS = 240_000
 
-const report = (text: string): void => {
-  process.stderr.write(`[install-testkit] ${text}\n`)
-}
-
-const seconds = (millis: number): string => `${(millis / 1000).toFixed(1)} s`
+const report = reporter("install-testkit")
 
 const describeTarball = (tarball: Tarball): string => {
   const unpacked = tarball.files.reduce((sum, file) => sum + file.bytes, 0)

@@ -138,3 +138,11 @@ export const copyExample = async (name: string, root: string): Promise<string> =
   await cp(join(repoRoot, "examples", name), destination, { recursive: true, filter })
   return destination
 }
+
+/** A duration for a progress line. */
+export const seconds = (millis: number): string => `${(millis / 1000).toFixed(1)} s`
+
+/** Progress lines on stderr, tagged with the test's name. */
+export const reporter = (tag: string) => (text: string): void => {
+  process.stderr.write(`[${tag}] ${text}\n`)
+}
