@@ -3,9 +3,12 @@
 // project44: built here with Debian's Go and nats.go, run as a child process,
 // and judged by the JSON lines it prints and the upstream's counters. If
 // PROTOCOL.md stops being enough for a client, or the service stops doing
-// what it says, these tests fail.
+// what it says, these tests fail. It is given the cluster's public key, so
+// every token it uses is one whose signature it checked itself, from the
+// canonical form PROTOCOL.md describes.
 import { execFile, spawn } from "node:child_process"
-import { mkdtemp, rm } from "node:fs/promises"
+import { generateKeyPairSync } from "node:crypto"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -36,6 +39,23 @@ interface ConsumerRun {
 
 const execFileAsync = promisify(execFile)
 
+/** The environment `go` builds and tests with: Debian's packages, no module download. */
+const goEnv = (dir: string) => ({
+  ...process.env,
+  GO111MODULE: "off",
+  GOPATH: "/usr/share/gocode",
+  GOCACHE: join(dir, "gocache")
+})
+
+/** `pem` in a file of its own, removed when the test ends: what `--verify-key` reads. */
+const keyFile = async (pem: string): Promise<string> => {
+  const dir = await mkdtemp(join(tmpdir(), "tokenbus-go-key-"))
+  onTestFinished(() => rm(dir, { recursive: true, force: true }))
+  const path = join(dir, "verify-key.pem")
+  await writeFile(path, pem)
+  return path
+}
+
 /**
  * Builds the consumer as its README says, with no module download, into a
  * new temp folder; throws saying how to get `go` when it is missing.
@@ -43,9 +63,8 @@ const execFileAsync = promisify(execFile)
 const buildConsumer = async (): Promise<{ readonly dir: string; readonly binary: string }> => {
   const dir = await mkdtemp(join(tmpdir(), "tokenbus-go-consumer-"))
   const binary = join(dir, "consumer")
-  const env = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOCACHE: join(dir, "gocache") }
   try {
-    await execFileAsync("go", ["build", "-o", binary, "."], { cwd: SOURCE_DIR, env })
+    await execFileAsync("go", ["build", "-o", binary, "."], { cwd: SOURCE_DIR, env: goEnv(dir) })
   } catch (error) {
     await rm(dir, { recursive: true, force: true })
     const failure = error as { readonly code?: unknown; readonly stderr?: unknown }
@@ -115,17 +134,18 @@ describe("the Go consumer of examples/go-consumer", () => {
     if (built !== undefined) await rm(built.dir, { recursive: true, force: true })
   })
 
-  const argsFor = (rounds: number, resourceUrl: string, prefix = fixture.cluster.prefix) => [
+  const argsFor = (rounds: number, resourceUrl: string, verifyKey: string, prefix = fixture.cluster.prefix) => [
     ...["--servers", inject("natsUrl"), "--prefix", prefix, "--provider", PROVIDER],
-    ...["--resource-url", resourceUrl, "--rounds", String(rounds), "--interval", INTERVAL]
+    ...["--resource-url", resourceUrl, "--rounds", String(rounds), "--interval", INTERVAL, "--verify-key", verifyKey]
   ]
+  const clusterKey = () => keyFile(fixture.cluster.verifyKey)
 
   it("follows updates, and recovers from a revoked token with one report, one mint and one retry", async () => {
     const binary = await consumerBinary()
     const { cluster } = fixture
     const first = await cluster.firstToken()
     const before = cluster.sim.counters()
-    const run = runConsumer(binary, argsFor(4, cluster.sim.resourceUrl))
+    const run = runConsumer(binary, argsFor(4, cluster.sim.resourceUrl, await clusterKey()))
 
     expect(await waitForStep(run, { step: "call", round: 1 })).toMatchObject({ version: first.version, status: 200 })
     // A newer token, minted without the consumer asking: it must come by the updates subject.
@@ -159,6 +179,8 @@ describe("the Go consumer of examples/go-consumer", () => {
     expect(stepsNamed(steps, "retry")).toEqual([{ step: "retry", round: 3, version: third.version, status: 200 }])
     // It asked for a token once, at the start; every other token came from updates or the report's reply.
     expect(stepsNamed(steps, "get")).toMatchObject([{ version: first.version, attempts: 1 }])
+    expect(stepsNamed(steps, "subscribed")).toMatchObject([{ verified: true }])
+    expect(stepsNamed(steps, "update-refused")).toEqual([])
     expect(steps.at(-1)).toEqual({ step: "done", rounds: 4, version: third.version })
 
     await sleep(SETTLE_MS)
@@ -188,7 +210,7 @@ describe("the Go consumer of examples/go-consumer", () => {
     const { port } = refusing.address() as AddressInfo
     const before = cluster.sim.counters()
 
-    const run = runConsumer(binary, argsFor(3, `http://127.0.0.1:${port}/api/v4/shipments`))
+    const run = runConsumer(binary, argsFor(3, `http://127.0.0.1:${port}/api/v4/shipments`, await clusterKey()))
     const { code, stderr } = await run.exited
     expect(code).toBe(1)
     expect(stderr).toContain("round 1: the resource answered 401 to the token tokenbus sent after the 401 too")
@@ -210,7 +232,8 @@ describe("the Go consumer of examples/go-consumer", () => {
       provider: { rateLimit: { tokens: 2, windowMillis: 8000, burst: 2 }, circuitBreaker: { freshTokenMillis: 0 } }
     })
     const first = await cluster.firstToken()
-    const run = runConsumer(binary, argsFor(3, cluster.sim.resourceUrl, cluster.prefix))
+    const verifyKey = await keyFile(cluster.verifyKey)
+    const run = runConsumer(binary, argsFor(3, cluster.sim.resourceUrl, verifyKey, cluster.prefix))
     await waitForStep(run, { step: "call", round: 1, status: 200 })
     cluster.sim.revoke(first.accessToken)
     const recovered = await waitForStep(run, { step: "retry", round: 2, status: 200 })
@@ -233,10 +256,56 @@ describe("the Go consumer of examples/go-consumer", () => {
     expect(cluster.sim.counters()).toMatchObject({ mints: 3, resourceUnauthorized: 2, resourceOk: 3, rateLimited: 0 })
   })
 
+  it("rebuilds the canonical bytes and signature of PROTOCOL.md's example (go test)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tokenbus-go-test-"))
+    onTestFinished(() => rm(dir, { recursive: true, force: true }))
+    const { stdout } = await execFileAsync("go", ["test", "-v", "."], { cwd: SOURCE_DIR, env: goEnv(dir) })
+    expect(stdout).toContain("--- PASS: TestCanonicalBytesOfTheExample")
+    expect(stdout).toContain("--- PASS: TestTheExampleVerifies")
+  })
+
+  it("refuses forged updates and keeps using the cluster's token", async () => {
+    const binary = await consumerBinary()
+    const { cluster } = fixture
+    const held = await cluster.firstToken().then(() => cluster.getToken())
+    const run = runConsumer(binary, argsFor(2, cluster.sim.resourceUrl, await clusterKey()))
+    await waitForStep(run, { step: "call", round: 1, status: 200 })
+    const forged = { ...held, version: held.version + 1000, accessToken: "forged" }
+    const wrongSignature = Buffer.alloc(64, 7).toString("base64")
+    cluster.nats.publish(cluster.subjects.updates(), JSON.stringify({ v: 1, token: forged }))
+    cluster.nats.publish(cluster.subjects.updates(), JSON.stringify({ v: 1, token: forged, signature: wrongSignature }))
+    cluster.nats.publish(
+      cluster.subjects.updates(),
+      JSON.stringify({ v: 1, token: { ...held, version: Number.MAX_SAFE_INTEGER }, signature: wrongSignature })
+    )
+    const { code, stderr } = await run.exited
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
+    expect(stepsNamed(run.steps, "update-refused")).toMatchObject([
+      { version: forged.version, reason: "the token is not signed" },
+      { version: forged.version, reason: "the token's signature does not verify with the cluster's key" },
+      { version: Number.MAX_SAFE_INTEGER, reason: `version ${Number.MAX_SAFE_INTEGER} is far ahead of this clock` }
+    ])
+    expect(stepsNamed(run.steps, "call")).toMatchObject([
+      { round: 1, version: held.version, status: 200 },
+      { round: 2, version: held.version, status: 200 }
+    ])
+  })
+
+  it("given another key than the cluster's, refuses the cluster's reply and fails", async () => {
+    const binary = await consumerBinary()
+    await fixture.cluster.firstToken()
+    const other = String(generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }))
+    const run = runConsumer(binary, argsFor(1, fixture.cluster.sim.resourceUrl, await keyFile(other)))
+    const { code, stderr } = await run.exited
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/reply on .*\.get dropped: the token's signature does not verify with the cluster's key/)
+    expect(stepsNamed(run.steps, "call")).toEqual([])
+  })
+
   it("fails at once with a message when no replica serves the prefix", async () => {
     const binary = await consumerBinary()
     const started = Date.now()
-    const run = runConsumer(binary, argsFor(1, fixture.cluster.sim.resourceUrl, randomPrefix()))
+    const run = runConsumer(binary, argsFor(1, fixture.cluster.sim.resourceUrl, await clusterKey(), randomPrefix()))
     const { code, stderr } = await run.exited
     expect(code).toBe(1)
     expect(stderr).toMatch(/no tokenbus replica answered \(no responders on .*\.token\.project44\.get\)/)

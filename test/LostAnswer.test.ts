@@ -15,6 +15,7 @@ import {
   type ReplicaProcess,
   requestReply,
   startReplicas,
+  testStorage,
   waitUntil
 } from "@tokenbus/testing"
 import { randomBytes } from "node:crypto"
@@ -44,6 +45,7 @@ const deploy = async (provider: Record<string, unknown>, env: Record<string, str
     prefix,
     lease: testLease,
     requestTimeoutMillis: 4_000,
+    storage: testStorage,
     providers: [{ id: "grant", ...provider }]
   }
   const replicas = await startReplicas(3, config, { env })

@@ -10,7 +10,7 @@
 // they stand when it starts, so any of them can run alone.
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { expectError, expectToken, logMsg, randomPrefix, type ReplicaProcess, requestReply } from "@tokenbus/testing"
-import { startReplicas, stopAllReplicas, waitUntil, type WireToken } from "@tokenbus/testing"
+import { startReplicas, stopAllReplicas, testStorage, waitUntil, type WireToken } from "@tokenbus/testing"
 import {
   type ItemPathSim,
   type OAuth2RefreshSim,
@@ -88,6 +88,7 @@ describe("provider kinds side by side", () => {
       prefix,
       lease: testLease,
       requestTimeoutMillis: 4000,
+      storage: testStorage,
       providers: [
         {
           id: "project44",

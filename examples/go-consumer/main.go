@@ -1,6 +1,7 @@
 // Command go-consumer is a tokenbus consumer written from PROTOCOL.md alone:
 // it keeps the newest token of one provider (from replies and from the
-// updates subject), calls the provider's protected resource with it for a
+// updates subject; given the cluster's public key, only tokens it signed),
+// calls the provider's protected resource with it for a
 // number of rounds, and on a 401 reports the token's version and retries once
 // with the token it gets back. It prints one JSON line per step, naming token
 // versions and never token values, and exits 0 when every round ended in a
@@ -25,6 +26,7 @@ import (
 
 type options struct {
 	servers        string
+	verifyKey      string
 	prefix         string
 	provider       string
 	resourceURL    string
@@ -46,6 +48,7 @@ func parseOptions(args []string) (options, error) {
 	flags.StringVar(&o.prefix, "prefix", "tokenbus", "the deployment's subject prefix")
 	flags.StringVar(&o.provider, "provider", "project44", "the provider id")
 	flags.StringVar(&o.resourceURL, "resource-url", "", "the upstream URL to GET with the token (required)")
+	flags.StringVar(&o.verifyKey, "verify-key", "", "the cluster's public key (a PEM file): use only tokens it signed")
 	flags.IntVar(&o.rounds, "rounds", 1, "how many calls of the resource to make")
 	flags.DurationVar(&o.interval, "interval", time.Second, "the pause between rounds")
 	// PROTOCOL.md: the service's requestTimeoutMillis (default 5000 ms) plus 2 s.
@@ -134,7 +137,13 @@ func run(o options, out *output) error {
 		conn.Close()
 	}()
 	subjects := Subjects{Prefix: o.prefix, Provider: o.provider}
-	c.requester = &Requester{Conn: conn, Subjects: subjects, Timeout: o.requestTimeout}
+	checker := Checker{Provider: o.provider}
+	if o.verifyKey != "" {
+		if checker.Key, err = loadVerifyKey(o.verifyKey); err != nil {
+			return fmt.Errorf("--verify-key %s: %w", o.verifyKey, err)
+		}
+	}
+	c.requester = &Requester{Conn: conn, Subjects: subjects, Timeout: o.requestTimeout, Checker: checker}
 
 	if _, err := conn.Subscribe(subjects.Updates(), c.onUpdate); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", subjects.Updates(), err)
@@ -143,7 +152,7 @@ func run(o options, out *output) error {
 	if err := conn.Flush(); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", subjects.Updates(), err)
 	}
-	out.step("subscribed", map[string]any{"subject": subjects.Updates()})
+	out.step("subscribed", map[string]any{"subject": subjects.Updates(), "verified": checker.Key != nil})
 
 	for round := 1; round <= o.rounds; round++ {
 		if round > 1 {
@@ -158,9 +167,15 @@ func run(o options, out *output) error {
 }
 
 func (c *consumer) onUpdate(msg *nats.Msg) {
-	token := decodeUpdate(msg.Data)
-	if token == nil || token.Provider != c.requester.Subjects.Provider {
+	decoded := decodeUpdate(msg.Data)
+	if decoded == nil {
 		c.out.step("update-ignored", map[string]any{"subject": msg.Subject})
+		return
+	}
+	token := decoded.Token
+	// Whoever may publish on the subject can send anything: keep only what the cluster issued.
+	if err := c.requester.Checker.Check(token, decoded.Signature, time.Now()); err != nil {
+		c.out.step("update-refused", map[string]any{"version": token.Version, "reason": err.Error()})
 		return
 	}
 	kept := c.cache.Offer(token)

@@ -44,14 +44,16 @@ type reply struct {
 	V                 int            `json:"v"`
 	OK                bool           `json:"ok"`
 	Token             *Token         `json:"token"`
+	Signature         *string        `json:"signature"`
 	RenewalExpectedAt *float64       `json:"renewalExpectedAt"`
 	Error             *ProtocolError `json:"error"`
 }
 
 // update is what the provider's leader publishes on the updates subject.
 type update struct {
-	V     int    `json:"v"`
-	Token *Token `json:"token"`
+	V         int     `json:"v"`
+	Token     *Token  `json:"token"`
+	Signature *string `json:"signature"`
 }
 
 // errNoReplica means what PROTOCOL.md says two timeouts in a row or "no
@@ -67,17 +69,20 @@ func (s Subjects) Updates() string      { return s.Prefix + ".token." + s.Provid
 
 // Requester sends get and unauthorized requests, waiting `Timeout` for each
 // attempt and retrying a timeout once (a replica killed mid-request never
-// answers it; the queue group gives the retry to a live one).
+// answers it; the queue group gives the retry to a live one). A reply whose
+// token the Checker refuses fails the request: the cluster did not send it.
 type Requester struct {
 	Conn     *nats.Conn
 	Subjects Subjects
 	Timeout  time.Duration
+	Checker  Checker
 }
 
 // Reply is a successful reply: the token and, when the rate budget delays the
 // next one, when it is expected.
 type Reply struct {
 	Token             *Token
+	Signature         *string
 	RenewalExpectedAt *float64
 	Attempts          int
 }
@@ -109,6 +114,9 @@ func (r *Requester) request(subject string, body map[string]int64) (*Reply, erro
 		if err != nil {
 			return nil, fmt.Errorf("reply on %s: %w", subject, err)
 		}
+		if err := r.Checker.Check(decoded.Token, decoded.Signature, time.Now()); err != nil {
+			return nil, fmt.Errorf("reply on %s dropped: %w", subject, err)
+		}
 		decoded.Attempts = attempt
 		return decoded, nil
 	}
@@ -132,12 +140,12 @@ func decodeReply(data []byte) (*Reply, error) {
 	if decoded.Token == nil || decoded.Token.Version < 1 {
 		return nil, errors.New(`"ok" is true but there is no valid "token"`)
 	}
-	return &Reply{Token: decoded.Token, RenewalExpectedAt: decoded.RenewalExpectedAt}, nil
+	return &Reply{Token: decoded.Token, Signature: decoded.Signature, RenewalExpectedAt: decoded.RenewalExpectedAt}, nil
 }
 
 // decodeUpdate reads an updates message; a message that is not a version 1
 // update with a token is ignored (nil).
-func decodeUpdate(data []byte) *Token {
+func decodeUpdate(data []byte) *update {
 	var decoded update
 	if json.Unmarshal(data, &decoded) != nil || decoded.V != protocolVersion {
 		return nil
@@ -145,5 +153,5 @@ func decodeUpdate(data []byte) *Token {
 	if decoded.Token == nil || decoded.Token.Version < 1 {
 		return nil
 	}
-	return decoded.Token
+	return &decoded
 }

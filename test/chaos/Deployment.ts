@@ -20,6 +20,7 @@ import {
   type ReplicaSignal,
   requestReply,
   startReplica,
+  testStorage,
   type WireToken
 } from "@tokenbus/testing"
 import { LEASE, REPLICA_REQUEST_TIMEOUT_MILLIS } from "./ChaosSettings.ts"
@@ -84,6 +85,7 @@ export class Deployment {
       prefix: this.prefix,
       lease: LEASE,
       requestTimeoutMillis: REPLICA_REQUEST_TIMEOUT_MILLIS,
+      storage: testStorage,
       providers: options.upstreams.providers
     }
   }

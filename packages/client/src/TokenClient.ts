@@ -5,24 +5,33 @@
  * without a network round trip once it holds a token that has not expired. A
  * 401 from the upstream is reported with `reportUnauthorized`, which returns
  * the token to use next; `fetch` does all of that around one HTTP call,
- * retrying once (`http/tokenFetch.ts`).
+ * retrying once (`http/tokenFetch.ts`). It follows the updates of each
+ * provider it has asked for, not every provider's. Given the cluster's
+ * public key (`verifyKey`), it keeps only tokens the cluster signed; given
+ * its bus keys (`busKeys`), it opens the tokens the cluster sealed.
  */
 import {
   defaultPrefix,
+  makeBoundedWarning,
   makeSubjects,
   type ProtocolError,
   protocolVersion,
-  providerOf,
+  type SealingKey,
+  sealingKeyFromBase64,
   type Token,
-  TokenCache
+  TokenCache,
+  type VerifyKey,
+  verifyKeyFromPem
 } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Result } from "effect"
 import type { FetchFailed } from "./http/FetchFailed.ts"
 import { tokenFetch, type TokenFetchInit } from "./http/tokenFetch.ts"
 import { makeAskService } from "./internal/AskService.ts"
 import { catchUpOnReconnect } from "./internal/CatchUp.ts"
 import { makeCurrentToken } from "./internal/CurrentToken.ts"
+import { makeProviderUpdates } from "./internal/ProviderUpdates.ts"
+import type { NotPermitted } from "./NotPermitted.ts"
 import { ServiceUnavailable } from "./ServiceUnavailable.ts"
 import {
   defaultRequestTimeoutMillis,
@@ -30,8 +39,10 @@ import {
   type TokenClientConnectOptions,
   type TokenClientOptions
 } from "./TokenClientOptions.ts"
+import type { UnsealableToken } from "./UnsealableToken.ts"
+import type { UntrustedToken } from "./UntrustedToken.ts"
 
-export type TokenClientError = ProtocolError | ServiceUnavailable
+export type TokenClientError = ProtocolError | ServiceUnavailable | NotPermitted | UntrustedToken | UnsealableToken
 
 export class TokenClient extends Context.Service<TokenClient, {
   /** The token held for `provider`, if any and not past its `expiresAt`: a synchronous memory read. */
@@ -75,31 +86,48 @@ export class TokenClient extends Context.Service<TokenClient, {
 
 const getPayload = JSON.stringify({ v: protocolVersion })
 
+/** The keys of `verifyKey`; one that is not an Ed25519 public key is a mistake in the code that made the client. */
+const verifyKeysOf = (options: TokenClientOptions): Effect.Effect<ReadonlyArray<VerifyKey>> => {
+  const { verifyKey = [] } = options
+  return Effect.forEach(typeof verifyKey === "string" ? [verifyKey] : verifyKey, (pem) => {
+    const key = verifyKeyFromPem(pem)
+    return Result.isSuccess(key) ? Effect.succeed(key.success) : Effect.die(key.failure)
+  })
+}
+
+/** The keys of `busKeys`; one that is not the base64 of 32 bytes is a mistake in the code that made the client. */
+const busKeysOf = (options: TokenClientOptions): Effect.Effect<ReadonlyArray<SealingKey>> =>
+  Effect.forEach(options.busKeys ?? [], ({ id, key }) => {
+    const opened = sealingKeyFromBase64(id, typeof key === "string" ? Redacted.make(key) : key)
+    return Result.isSuccess(opened) ? Effect.succeed(opened.success) : Effect.die(opened.failure)
+  })
+
+export const droppedTokensMessage = "dropped tokens that failed verification; the token held is kept"
+
 const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
   const nats = yield* NatsConnection
   const clock = yield* Clock.Clock
   const subjects = makeSubjects(options.prefix ?? defaultPrefix)
-  const cache = new TokenCache()
+  const verifyKeys = yield* verifyKeysOf(options)
+  const busKeys = yield* busKeysOf(options)
+  const cache = new TokenCache({ verifyKeys, busKeys, now: () => clock.currentTimeMillisUnsafe() })
   /** The providers `cache` holds a token of: what a reconnect fetches again. */
   const held = new Set<string>()
-  const ask = makeAskService({
-    nats,
-    cache,
-    timeoutMillis: options.requestTimeoutMillis ?? defaultRequestTimeoutMillis,
-    kept: (provider) => void held.add(provider)
-  })
+  const kept = (provider: string) => void held.add(provider)
+  const dropped = yield* makeBoundedWarning(droppedTokensMessage)
+  const timeoutMillis = options.requestTimeoutMillis ?? defaultRequestTimeoutMillis
+  const ask = makeAskService({ nats, cache, timeoutMillis, kept, dropped })
+  const follow = yield* makeProviderUpdates({ nats, subjects, cache, kept, dropped })
 
-  yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {
-    if (cache.offerUpdate(message.string())) held.add(providerOf(message.subject))
-  })
-
-  const askGet = (provider: string) => ask(provider, subjects.get(provider), getPayload)
+  const askGet = (provider: string) =>
+    follow(provider).pipe(Effect.andThen(ask(provider, subjects.get(provider), getPayload)))
   const { getToken, peek } = makeCurrentToken({ cache, clock, askGet })
 
   const reportUnauthorized = Effect.fn("TokenClient.reportUnauthorized")(function*(token: Token) {
     const newer = peek(token.provider)
     if (newer !== undefined && newer.version > token.version) return newer
     const report = JSON.stringify({ v: protocolVersion, version: token.version })
+    yield* follow(token.provider)
     return yield* ask(token.provider, subjects.unauthorized(token.provider), report)
   })
 

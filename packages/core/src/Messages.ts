@@ -7,12 +7,21 @@
 import { Schema } from "effect"
 import { Version } from "./Fields.ts"
 import { ProtocolError } from "./ProtocolError.ts"
-import { MintReason, Token } from "./Token.ts"
+import { MintReason } from "./Token.ts"
+import { WireToken } from "./WireToken.ts"
 
 export const protocolVersion = 1
 export const supportedVersions: ReadonlyArray<number> = [protocolVersion]
 
 const ProtocolVersion = Schema.Int
+
+/**
+ * The cluster's Ed25519 signature of the token beside it (TokenSignature.ts),
+ * in standard base64. Optional: replicas without a key, and replicas from
+ * before signatures, send none; a consumer given the cluster's public key
+ * drops a token without one.
+ */
+const Signature = Schema.optionalKey(Schema.String)
 
 /** `<prefix>.token.<provider>.get`. An empty payload means `{"v":1}`. */
 export const GetTokenRequest = Schema.Struct({ v: ProtocolVersion })
@@ -33,7 +42,9 @@ export type MintRequestMessage = typeof MintRequestMessage.Type
 export const TokenReplyOk = Schema.Struct({
   v: ProtocolVersion,
   ok: Schema.Literal(true),
-  token: Token,
+  /** In clear, or with its access token sealed when the cluster has a bus key (WireToken.ts). */
+  token: WireToken,
+  signature: Signature,
   /**
    * Set when a new token is needed but the upstream's rate budget makes it
    * wait: epoch milliseconds when it is expected. Until then, `token` is the
@@ -48,7 +59,7 @@ export const TokenReply = Schema.Union([TokenReplyOk, TokenReplyError])
 export type TokenReply = typeof TokenReply.Type
 
 /** `<prefix>.token.<provider>.updates`: a committed token. */
-export const TokenUpdate = Schema.Struct({ v: ProtocolVersion, token: Token })
+export const TokenUpdate = Schema.Struct({ v: ProtocolVersion, token: WireToken, signature: Signature })
 export type TokenUpdate = typeof TokenUpdate.Type
 
 export const TokenReplyJson = Schema.fromJsonString(TokenReply)

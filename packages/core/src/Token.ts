@@ -9,7 +9,9 @@
  * then ignore every new one for good. `nextVersion` puts a new token above
  * the versions it must follow and above the wall clock in microseconds, so a
  * leader that lost the stored state still outranks what consumers hold
- * (PROTOCOL.md, "Versions").
+ * (PROTOCOL.md, "Versions"). Since versions are the leader's clock at
+ * most, one far ahead of the clock cannot be real: `isPlausibleVersion` is
+ * how caches refuse a forged one that would otherwise be newest forever.
  */
 import { Schema } from "effect"
 import { Millis, Version } from "./Fields.ts"
@@ -59,3 +61,20 @@ export const nextVersion = (after: ReadonlyArray<number | undefined>, nowMillis:
   const fromClock = Math.min(Math.max(0, Math.floor(nowMillis)) * 1000, clockVersionCeiling)
   return after.reduce<number>((next, version) => Math.max(next, (version ?? 0) + 1), Math.max(1, fromClock))
 }
+
+/**
+ * How far ahead of a cache's clock a version may be and still be adopted: a
+ * day, far more than clocks kept by NTP drift apart. A cache whose clock is
+ * more than that behind the leader's refuses its tokens; a forged token that
+ * gets past the signature check (a consumer given no key) can hold a cache
+ * for at most that long, not forever.
+ */
+export const versionSkewMillis = 24 * 60 * 60 * 1000
+
+/**
+ * Whether a cache whose clock reads `nowMillis` may adopt `version`: at most
+ * `skewMillis` ahead of that time in microseconds, which every version
+ * `nextVersion` gives is while the leader's clock is within the skew.
+ */
+export const isPlausibleVersion = (version: number, nowMillis: number, skewMillis = versionSkewMillis): boolean =>
+  version <= (Math.max(0, nowMillis) + skewMillis) * 1000

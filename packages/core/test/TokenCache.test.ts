@@ -106,13 +106,14 @@ describe("TokenCache", () => {
     ))
   })
 
-  it("offerUpdate keeps the token of a broadcast update, and ignores one it cannot read", () => {
+  it("offerUpdate keeps the token of a broadcast update, and drops one it cannot read", () => {
     const cache = new TokenCache()
     const update = (version: number) => Schema.encodeSync(TokenUpdateJson)({ v: 1, token: token("project44", version) })
-    assert.isTrue(cache.offerUpdate(update(3)))
-    assert.isFalse(cache.offerUpdate(update(2)))
-    assert.isFalse(cache.offerUpdate("{not json"))
-    assert.isFalse(cache.offerUpdate(JSON.stringify({ v: 1, token: { provider: "project44" } })))
+    assert.strictEqual(cache.offerUpdate("project44", update(3)), "kept")
+    assert.strictEqual(cache.offerUpdate("project44", update(2)), "stale")
+    assert.strictEqual(cache.offerUpdate("project44", "{not json"), "unreadable")
+    const partial = JSON.stringify({ v: 1, token: { provider: "project44" } })
+    assert.strictEqual(cache.offerUpdate("project44", partial), "unreadable")
     assert.strictEqual(cache.get("project44")?.version, 3)
     assert.strictEqual(Redacted.value(cache.get("project44")?.accessToken ?? Redacted.make("")), "project44-3")
   })

@@ -2,7 +2,8 @@
  * `tokenbus dev`: everything on one machine with nothing else running. A
  * local NATS server, the simulated project44 upstream, and replicas brokering
  * its token, all stopped together when the scope closes (Ctrl-C). It prints
- * what to try next.
+ * what to try next, and where the public half of the replicas' signing key
+ * is (a new pair each run) for a client that verifies tokens.
  *
  * The replicas are the caller's: `launch` gets the configuration file's
  * content and a replica id and runs one replica in the scope. That keeps this
@@ -10,7 +11,7 @@
  * the service depends on it and never the other way round.
  */
 import { acquireProject44Sim, type Project44SimListenError } from "@tokenbus/sim"
-import { randomBytes } from "node:crypto"
+import { generateKeyPairSync, randomBytes } from "node:crypto"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -29,27 +30,53 @@ export type LaunchReplica<E> = (configJson: string, replicaId: string) => Effect
 
 const CLIENT_ID = "tokenbus-dev"
 
-/** The client secret, in a file only this user can read, as a mounted secret would be. */
-const writeSecretFile = (secret: string) =>
+interface SecretFiles {
+  readonly clientSecret: string
+  /** The key the replicas seal the tokens bucket with: random for each run, like the NATS server's store. */
+  readonly storageKey: string
+  /** The private key the replicas sign tokens with: a new pair each run. */
+  readonly signingKey: string
+  /** Its public half, readable by anyone: what a client verifies tokens with (`verifyKey`). */
+  readonly verifyKey: string
+}
+
+/**
+ * The client secret, the storage key and the signing key, in files only this user can read, as mounted
+ * secrets would be, and the signing key's public half beside them.
+ */
+const writeSecretFiles = (secret: string) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const dir = await mkdtemp(join(tmpdir(), "tokenbus-dev-"))
       await writeFile(join(dir, "project44-secret"), secret, { mode: 0o600 })
+      await writeFile(join(dir, "storage-key"), randomBytes(32).toString("base64"), { mode: 0o600 })
+      const signing = generateKeyPairSync("ed25519")
+      await writeFile(join(dir, "signing-key.pem"), signing.privateKey.export({ type: "pkcs8", format: "pem" }), {
+        mode: 0o600
+      })
+      await writeFile(join(dir, "verify-key.pem"), signing.publicKey.export({ type: "spki", format: "pem" }))
       return dir
     }),
     (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-  ).pipe(Effect.map((dir) => join(dir, "project44-secret")))
+  ).pipe(Effect.map((dir): SecretFiles => ({
+    clientSecret: join(dir, "project44-secret"),
+    storageKey: join(dir, "storage-key"),
+    signingKey: join(dir, "signing-key.pem"),
+    verifyKey: join(dir, "verify-key.pem")
+  })))
 
-/** The configuration file a replica of the dev stack reads: the real path, the secret in a file as in production. */
-const devConfigJson = (natsUrl: string, tokenUrl: string, secretFile: string): string =>
+/** The configuration file a replica of the dev stack reads: the real path, the secrets in files as in production. */
+const devConfigJson = (natsUrl: string, tokenUrl: string, files: SecretFiles): string =>
   JSON.stringify({
     nats: { servers: [natsUrl], name: "tokenbus-dev" },
+    storage: { keys: [{ id: "dev", key: { file: files.storageKey } }], writeKey: "dev" },
+    signing: { privateKey: { file: files.signingKey } },
     providers: [{
       id: "project44",
       kind: "oauth2-client-credentials",
       tokenUrl,
       clientId: CLIENT_ID,
-      clientSecret: { file: secretFile },
+      clientSecret: { file: files.clientSecret },
       clientAuth: "basic"
     }]
   })
@@ -63,8 +90,8 @@ export const runDevStack = <E>(
     const nats = yield* acquireNatsServer({ port: options.natsPort })
     const clientSecret = randomBytes(16).toString("hex")
     const upstream = yield* acquireProject44Sim({ clientId: CLIENT_ID, clientSecret, port: options.upstreamPort })
-    const secretFile = yield* writeSecretFile(clientSecret)
-    const configJson = devConfigJson(nats.url, upstream.tokenUrl, secretFile)
+    const files = yield* writeSecretFiles(clientSecret)
+    const configJson = devConfigJson(nats.url, upstream.tokenUrl, files)
     for (let index = 0; index < options.replicas; index++) {
       yield* launch(configJson, `dev-replica-${index + 1}`)
     }
@@ -74,6 +101,7 @@ export const runDevStack = <E>(
         `${options.replicas} replica(s).`,
         `Get a token:        pnpm tokenbus get project44 --servers ${nats.url}`,
         `Upstream counters:  curl ${upstream.baseUrl}/_sim/counters`,
+        `Verify tokens:      a client's verifyKey is the PEM in ${files.verifyKey} (a new key each run)`,
         "Stop with Ctrl-C."
       ].join("\n")
     )

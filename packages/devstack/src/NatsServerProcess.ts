@@ -26,6 +26,12 @@ export interface NatsServerOptions {
   readonly monitorPort?: number
   /** How long to wait for readiness, then again for JetStream's health; default 30 s each. */
   readonly startTimeoutMillis?: number
+  /**
+   * A nats-server configuration file (`-c`) for what has no flag here:
+   * authorization, accounts, operator mode, TLS. The settings above are
+   * flags, which take precedence over the file.
+   */
+  readonly configFile?: string
 }
 
 export interface NatsServerProcess {
@@ -43,6 +49,7 @@ const binary = (): string => process.env["NATS_SERVER_BIN"] ?? "nats-server"
 
 const spawnServer = (bin: string, dir: string, options: NatsServerOptions) => {
   const args = [
+    ...(options.configFile === undefined ? [] : ["-c", options.configFile]),
     "-js",
     "-a",
     "127.0.0.1",

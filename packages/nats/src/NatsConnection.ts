@@ -3,12 +3,18 @@
  * its scope closes) with request/reply, publish, queue subscriptions and KV
  * buckets; every nats.js rejection becomes a typed error from NatsError.ts.
  */
+import { access, constants } from "node:fs/promises"
 import { connect, type Msg, type NatsConnection as RawConnection } from "@nats-io/transport-node"
 import { Context, Effect, Layer, PubSub, type Scope, Stream } from "effect"
+import { authConnectOptions, authProblem } from "./internal/AuthOptions.ts"
+import { connectFailure, shownServers } from "./internal/ConnectFailure.ts"
+import { waitForFirstConnect } from "./internal/FirstConnect.ts"
 import { type BucketOptions, openBucket } from "./internal/OpenBucket.ts"
+import { requestError } from "./internal/RequestFailure.ts"
 import { drainMillis, serveWith } from "./internal/Serve.ts"
 import type { KvBucket } from "./KvBucket.ts"
-import { KvError, NatsConnectError, NatsPublishError, NatsRequestError } from "./NatsError.ts"
+import { type NatsAuth, type NatsTls, natsTlsProblem } from "./NatsAuth.ts"
+import { KvError, NatsConnectError, NatsPublishError, type NatsRequestError } from "./NatsError.ts"
 
 export interface NatsConnectionOptions {
   readonly servers: ReadonlyArray<string>
@@ -16,9 +22,21 @@ export interface NatsConnectionOptions {
   readonly name: string
   /**
    * Keep trying until a server answers instead of failing at once: right for a
-   * service started beside NATS, wrong for a command a person waits on.
+   * service started beside NATS, wrong for a command a person waits on. Each
+   * failed attempt is logged (a warning at a bounded rate); a credential or TLS
+   * setting the server refuses twice in a row ends the wait (FirstConnect.ts).
    */
   readonly waitOnFirstConnect?: boolean
+  /** The credential a server that asks for one gets. */
+  readonly auth?: NatsAuth | undefined
+  /** Given, the connection must be TLS (see `NatsTls`). */
+  readonly tls?: NatsTls | undefined
+  /**
+   * The prefix of the subjects replies to this connection's requests come back on (nats.js's default
+   * `_INBOX`). A user given a prefix of its own, and permission to subscribe under it alone, cannot read
+   * the replies meant for anyone else (docs/permissions.md).
+   */
+  readonly inboxPrefix?: string | undefined
 }
 
 export type { BucketOptions } from "./internal/OpenBucket.ts"
@@ -67,7 +85,7 @@ const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.me
 const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
   // A replica may wait here for as long as NATS is away: say what it waits for.
   yield* (options.waitOnFirstConnect ? Effect.logInfo : Effect.logDebug)("connecting to NATS").pipe(
-    Effect.annotateLogs({ servers: options.servers.join(",") })
+    Effect.annotateLogs({ servers: shownServers(options.servers) })
   )
   // Interruptible, so that SIGTERM stops a process still waiting for its first connection.
   const raw = yield* Effect.acquireRelease(connectRaw(options), closeRaw, { interruptible: true })
@@ -88,14 +106,49 @@ const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
   })
 })
 
+const connectError = (options: NatsConnectionOptions, why: string, cause?: unknown) =>
+  new NatsConnectError({
+    servers: options.servers,
+    message: `cannot connect to NATS at ${shownServers(options.servers)}: ${why}`,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+/**
+ * A credential or TLS setting no server could accept fails at once: nats.js
+ * would fail on it at every attempt, and a replica waiting for its first
+ * connection would wait forever without a word.
+ */
+const checkSecurity = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
+  const tls = options.tls === undefined ? undefined : natsTlsProblem(options.tls)
+  if (tls !== undefined) return yield* connectError(options, `nats.tls: ${tls}`)
+  const auth = options.auth === undefined ? undefined : authProblem(options.auth)
+  if (auth !== undefined) return yield* connectError(options, `nats.auth: ${auth}`)
+  for (const [field, path] of Object.entries(options.tls ?? {})) {
+    if (typeof path !== "string") continue
+    yield* Effect.tryPromise({
+      try: () => access(path, constants.R_OK),
+      catch: (cause) => connectError(options, `nats.tls.${field}: cannot read ${path} (${messageOf(cause)})`)
+    })
+  }
+})
+
+// nats.js's own wait would retry every failure without a word: FirstConnect.ts waits instead, round by round.
 const connectRaw = (options: NatsConnectionOptions) =>
+  checkSecurity(options).pipe(
+    Effect.andThen(options.waitOnFirstConnect ? waitForFirstConnect(dial(options)) : dial(options))
+  )
+
+const dial = (options: NatsConnectionOptions) =>
   Effect.tryPromise({
     try: (signal) => {
       const pending = connect({
         servers: [...options.servers],
         name: options.name,
+        ...authConnectOptions(options.auth, options.tls),
+        ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }),
         maxReconnectAttempts: -1,
-        waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+        // One round: every server once.
+        waitOnFirstConnect: false,
         reconnectTimeWait: 250,
         // Async stack traces cost an allocation per request and are noise in logs.
         noAsyncTraces: true,
@@ -109,12 +162,7 @@ const connectRaw = (options: NatsConnectionOptions) =>
       signal.addEventListener("abort", () => void pending.then((connection) => connection.close(), () => undefined))
       return pending
     },
-    catch: (cause) =>
-      new NatsConnectError({
-        servers: options.servers,
-        message: `cannot connect to NATS at ${options.servers.join(", ")}: ${messageOf(cause)}`,
-        cause
-      })
+    catch: (cause) => connectError(options, connectFailure(cause, options.auth, options.tls), cause)
   })
 
 /** Drains within a bound, then closes: a drain that cannot finish (NATS is gone) must not hold up a shutdown. */
@@ -154,14 +202,6 @@ const request = (raw: RawConnection, subject: string, payload: string, timeoutMi
     },
     catch: (cause) => requestError(subject, cause)
   }).pipe(Effect.map((reply) => reply.string()))
-
-const requestError = (subject: string, cause: unknown): NatsRequestError => {
-  const name = cause instanceof Error ? cause.name : ""
-  const noResponders = typeof cause === "object" && cause !== null && "isNoResponders" in cause &&
-    typeof cause.isNoResponders === "function" && cause.isNoResponders() === true
-  const reason = noResponders ? "no-responders" : /timeout/i.test(name + messageOf(cause)) ? "timeout" : "connection"
-  return new NatsRequestError({ subject, reason, message: `request on ${subject}: ${reason} (${messageOf(cause)})`, cause })
-}
 
 /**
  * Disconnects and reconnects are what an operator wants to see; the rest is

@@ -10,10 +10,23 @@ export class NatsConnectError extends Data.TaggedError("NatsConnectError")<{
   readonly cause?: unknown
 }> {}
 
-/** A request that got no answer: nobody subscribed, or the answer came too late. */
+/** What the server refused a request for: the NATS user's permissions do not allow it. */
+export interface NatsDenied {
+  /** `publish`: the request's subject; `subscribe`: the inbox its replies come back on. */
+  readonly operation: "publish" | "subscribe"
+  readonly subject: string
+}
+
+/**
+ * A request that got no answer: nobody subscribed, the answer came too late,
+ * the connection failed, or the server refused it (`not-permitted`: the NATS
+ * user may not publish to the subject or subscribe to its reply inbox,
+ * `denied` says which), which waiting or asking again does not change.
+ */
 export class NatsRequestError extends Data.TaggedError("NatsRequestError")<{
   readonly subject: string
-  readonly reason: "no-responders" | "timeout" | "connection"
+  readonly reason: "no-responders" | "timeout" | "connection" | "not-permitted"
+  readonly denied?: NatsDenied
   readonly message: string
   readonly cause?: unknown
 }> {}

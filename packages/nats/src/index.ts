@@ -1,3 +1,4 @@
 export * from "./KvBucket.ts"
+export * from "./NatsAuth.ts"
 export * from "./NatsConnection.ts"
 export * from "./NatsError.ts"

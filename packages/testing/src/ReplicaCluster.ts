@@ -2,10 +2,11 @@
  * A tokenbus deployment for one test file or one bench configuration: its
  * own simulated project44 with random credentials, a replica configuration
  * with a random subject prefix (so clusters sharing one NATS server never see
- * each other's subjects or KV buckets), N replica processes, and a raw NATS
- * connection for wire-level requests. It finds the leader from the replicas'
- * logs, dumps those logs for failure output, and checks them for leaked
- * secrets.
+ * each other's subjects or KV buckets) and a signing key pair of its own
+ * (`verifyKey` is what its clients verify with), N replica processes, and a
+ * raw NATS connection for wire-level requests. It finds the leader from the
+ * replicas' logs, dumps those logs for failure output, and checks them for
+ * leaked secrets.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { rm } from "node:fs/promises"
@@ -15,6 +16,13 @@ import { currentLeader, type LeaderInfo } from "./currentLeader.ts"
 import { type LogLine, logMsg, type LogPredicate } from "./LogLine.ts"
 import { type LeaseSettings, PROVIDER, randomPrefix, replicaConfig, SECRET_ENV } from "./ReplicaConfig.ts"
 import type { ReplicaProcess } from "./ReplicaProcess.ts"
+import {
+  defaultSigningKeys,
+  generateSigningKeys,
+  privateKeyBody,
+  SIGNING_KEY_ENV,
+  type SigningKeys
+} from "./SigningKeys.ts"
 import { dumpReplicaLogs, startReplica, startReplicas, type StartReplicaOptions } from "./startReplica.ts"
 import { startUpstream, type Upstream } from "./Upstream.ts"
 import { waitUntil } from "./waitUntil.ts"
@@ -42,6 +50,8 @@ interface ClusterFields {
   readonly prefix: string
   readonly upstream: Upstream
   readonly config: Record<string, unknown>
+  /** Absent: the test process's default pair, what replicas started without a key of their own sign with. */
+  readonly signingKeys?: SigningKeys
   readonly replicas: Array<ReplicaProcess>
   readonly replicaOptions: StartReplicaOptions
   readonly nats: NatsConnection
@@ -55,6 +65,8 @@ export class ReplicaCluster {
   readonly upstream: Upstream
   /** The replicas' config file content. */
   readonly config: Record<string, unknown>
+  /** The key pair the replicas sign with (the private key reaches them through `$TOKENBUS_SIGNING_KEY`). */
+  readonly signingKeys: SigningKeys
   /** Every replica of the cluster, stopped ones included. */
   readonly replicas: Array<ReplicaProcess>
   /** The raw connection wire requests go through. */
@@ -68,6 +80,7 @@ export class ReplicaCluster {
     this.prefix = fields.prefix
     this.upstream = fields.upstream
     this.config = fields.config
+    this.signingKeys = fields.signingKeys ?? defaultSigningKeys
     this.replicas = fields.replicas
     this.nats = fields.nats
     this.#replicaOptions = fields.replicaOptions
@@ -76,6 +89,11 @@ export class ReplicaCluster {
 
   get sim(): Project44Sim {
     return this.upstream.sim
+  }
+
+  /** The public key, PEM: a client's `verifyKey`. */
+  get verifyKey(): string {
+    return this.signingKeys.publicKeyPem
   }
 
   /** Subject and bucket names as PROTOCOL.md gives them, for the simulated provider unless told. */
@@ -150,7 +168,7 @@ export class ReplicaCluster {
 
   /**
    * Throws unless every replica wrote logs and none wrote the client secret
-   * (nor its Basic header) or any token the upstream ever issued, on stdout
+   * (nor its Basic header), the signing key or any token the upstream ever issued, on stdout
    * or stderr. The error names what leaked, never the value.
    */
   expectNoSecretsInLogs(): void {
@@ -158,6 +176,7 @@ export class ReplicaCluster {
     const needles: Array<readonly [string, string]> = [
       ["the client secret", clientSecret],
       ["the Basic header", Buffer.from(`${clientId}:${clientSecret}`).toString("base64")],
+      ["the signing key", privateKeyBody(this.signingKeys)],
       ...this.sim.issuedTokens().flatMap((token, index) => [
         [`issued token #${index + 1}`, token] as const,
         // the random part alone, in case a prefix were stripped
@@ -201,15 +220,27 @@ export const startCluster = async (options: ClusterOptions): Promise<ReplicaClus
     ...(options.requestTimeoutMillis === undefined ? {} : { requestTimeoutMillis: options.requestTimeoutMillis }),
     ...(options.provider === undefined ? {} : { provider: options.provider })
   })
-  const replicaOptions = { ...options.replica, env: { [SECRET_ENV]: upstream.clientSecret, ...options.replica?.env } }
+  const signingKeys = generateSigningKeys()
+  const env = { [SECRET_ENV]: upstream.clientSecret, [SIGNING_KEY_ENV]: signingKeys.privateKeyPem }
+  const replicaOptions = { ...options.replica, env: { ...env, ...options.replica?.env } }
   let replicas: Array<ReplicaProcess> = []
   try {
     replicas = await startReplicas(options.replicas, config, { ...replicaOptions, namePrefix: name })
     const nats = options.connection ?? (await connect({ servers: options.natsUrl, name: `${prefix}-${name}-wire` }))
     const ownsConnection = options.connection === undefined
     const natsUrl = options.natsUrl
-    const fields = { name, natsUrl, prefix, upstream, config, replicas, replicaOptions, nats, ownsConnection }
-    return new ReplicaCluster(fields)
+    return new ReplicaCluster({
+      name,
+      natsUrl,
+      prefix,
+      upstream,
+      config,
+      signingKeys,
+      replicas,
+      replicaOptions,
+      nats,
+      ownsConnection
+    })
   } catch (error) {
     await Promise.all(replicas.map((replica) => replica.stop("SIGKILL")))
     await upstream.sim.close()

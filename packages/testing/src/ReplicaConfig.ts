@@ -3,9 +3,12 @@
  * simulated upstream's one provider. The subject prefix is random per
  * cluster, so clusters sharing one NATS server never see each other's
  * subjects or KV buckets, and the secret is passed through the environment
- * (`$P44_SECRET`), as an operator would.
+ * (`$P44_SECRET`), as an operator would. Its replicas sign their tokens
+ * with the key in `$TOKENBUS_SIGNING_KEY` (SigningKeys.ts).
  */
 import { randomBytes } from "node:crypto"
+import { SIGNING_KEY_ENV } from "./SigningKeys.ts"
+import { testStorage } from "./StorageKey.ts"
 import type { Upstream } from "./Upstream.ts"
 
 export const PROVIDER = "project44"
@@ -24,8 +27,14 @@ export interface ReplicaConfigOptions {
   /** Absent: the service's default lease. */
   readonly lease?: LeaseSettings
   readonly requestTimeoutMillis?: number
+  /** No `signing` section: replicas that send their tokens unsigned. */
+  readonly unsigned?: boolean
   /** More fields of the provider's entry (its `rateLimit`, `circuitBreaker`...). */
   readonly provider?: Readonly<Record<string, unknown>>
+  /** The `storage` section; default: the test key (StorageKey.ts). */
+  readonly storage?: Readonly<Record<string, unknown>>
+  /** More fields of the `nats` section (its `auth`, `tls`...). */
+  readonly nats?: Readonly<Record<string, unknown>>
 }
 
 /** `t` + 8 hex chars: valid as a subject prefix and in KV bucket names, unique per cluster. */
@@ -33,10 +42,12 @@ export const randomPrefix = (): string => `t${randomBytes(4).toString("hex")}`
 
 /** The replica config file's content; the secret is referenced through `$P44_SECRET`. */
 export const replicaConfig = (options: ReplicaConfigOptions): Record<string, unknown> => ({
-  nats: { servers: [options.natsUrl] },
+  nats: { servers: [options.natsUrl], ...options.nats },
   prefix: options.prefix,
   ...(options.lease === undefined ? {} : { lease: options.lease }),
   requestTimeoutMillis: options.requestTimeoutMillis ?? 5000,
+  ...(options.unsigned === true ? {} : { signing: { privateKey: { env: SIGNING_KEY_ENV } } }),
+  storage: options.storage ?? testStorage,
   providers: [{
     id: PROVIDER,
     kind: "oauth2-client-credentials",

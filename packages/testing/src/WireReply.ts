@@ -23,7 +23,14 @@ export interface WireError {
 }
 
 export type WireReply =
-  | { readonly v: number; readonly ok: true; readonly token: WireToken; readonly renewalExpectedAt?: number }
+  | {
+    readonly v: number
+    readonly ok: true
+    readonly token: WireToken
+    /** The cluster's signature of the token (PROTOCOL.md, "Signatures"). */
+    readonly signature?: string
+    readonly renewalExpectedAt?: number
+  }
   | { readonly v: number; readonly ok: false; readonly error: WireError }
 
 export const getPayload = JSON.stringify({ v: 1 })

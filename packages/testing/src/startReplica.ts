@@ -15,6 +15,8 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { logMsg } from "./LogLine.ts"
 import { ReplicaProcess } from "./ReplicaProcess.ts"
+import { defaultSigningKeys, SIGNING_KEY_ENV } from "./SigningKeys.ts"
+import { STORAGE_KEY_ENV, storageKey } from "./StorageKey.ts"
 
 /** Repository root (this file is packages/testing/src/startReplica.ts). */
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url))
@@ -23,7 +25,10 @@ const binPath = join(repoRoot, "packages", "service", "src", "bin.ts")
 export interface StartReplicaOptions {
   /** Shown in failure output and used as the NATS connection name unless the config sets one. */
   readonly name?: string
-  /** Extra environment (the provider secrets the config refers to with `{ "env": ... }`). */
+  /**
+   * Extra environment (the provider secrets the config refers to with `{ "env": ... }`); the signing key
+   * (`$TOKENBUS_SIGNING_KEY`) is the test process's default pair unless given here.
+   */
   readonly env?: Readonly<Record<string, string>>
   /** TOKENBUS_LOG_LEVEL; default "Debug". */
   readonly logLevel?: string
@@ -58,7 +63,13 @@ export const spawnReplica = async (
   await writeFile(configPath, JSON.stringify(withName, null, 2))
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), binPath, "serve", "--config", configPath], {
     cwd: repoRoot,
-    env: { ...process.env, TOKENBUS_LOG_LEVEL: options.logLevel ?? "Debug", ...options.env },
+    env: {
+      ...process.env,
+      [STORAGE_KEY_ENV]: storageKey,
+      [SIGNING_KEY_ENV]: defaultSigningKeys.privateKeyPem,
+      TOKENBUS_LOG_LEVEL: options.logLevel ?? "Debug",
+      ...options.env
+    },
     stdio: ["ignore", "pipe", "pipe"]
   })
   const replica = new ReplicaProcess(name, child, configPath, natsName)

@@ -47,6 +47,11 @@ export interface StartTokenbusOptions {
   readonly log?: ProgressLog | false
   /** How long each step of the start may take, in ms (default 60000). */
   readonly timeoutMillis?: number
+  /**
+   * Seal the access tokens the replicas send (their `bus` section, with a key of the kit's own; default false).
+   * The kit's `busKeys` then holds the key, so `TokenbusClient.connect(kit)` opens them.
+   */
+  readonly sealBus?: boolean
 }
 
 export interface KitSettings {
@@ -59,6 +64,7 @@ export interface KitSettings {
   readonly logLevel: string
   readonly log: ProgressLog
   readonly timeoutMillis: number
+  readonly sealBus: boolean
 }
 
 const invalid = (message: string): TestKitError => new TestKitError({ step: "options", message })
@@ -95,6 +101,7 @@ export const kitSettings = (options: StartTokenbusOptions): KitSettings => {
     upstream: options.upstream ?? {},
     logLevel: options.logLevel ?? "Info",
     log: progressLog(options.log),
-    timeoutMillis
+    timeoutMillis,
+    sealBus: options.sealBus ?? false
   }
 }

@@ -1,15 +1,18 @@
 /**
- * A running kit, as a consumer's test holds it: the connection options of a
- * tokenbus client (`nats`, `prefix`), the provider and a resource URL that
- * answers 200 to its tokens and 401 to others, controls over the simulated
+ * A running kit, as a consumer's test holds it: the options of a tokenbus
+ * client (`nats`, `prefix`, `verifyKey`, the replicas' public key, and
+ * `busKeys` when the replicas seal what they send), the
+ * provider and a resource URL that answers 200 to its tokens and 401 to
+ * others, controls over the simulated
  * upstream (revoke the tokens, count mints, fail the next token requests) and
  * over the service (its rate limit), and one way to stop it all: `stop()`,
  * or `await using kit = await startTokenbus()`.
  */
 import type { Project44Counters, Project44Sim } from "@tokenbus/sim"
+import { Redacted } from "effect"
 import { elapsed } from "./internal/Progress.ts"
 import type { ReplicaFleet } from "./internal/ReplicaFleet.ts"
-import type { ProviderPolicy, RateLimitSettings } from "./internal/ServiceConfigFile.ts"
+import { busKeyId, type ProviderPolicy, type RateLimitSettings } from "./internal/ServiceConfigFile.ts"
 import type { Teardown } from "./internal/Teardown.ts"
 import { checkRateLimit, type KitSettings } from "./StartTokenbusOptions.ts"
 import { TestKitError } from "./TestKitError.ts"
@@ -28,6 +31,9 @@ export interface KitParts {
   readonly container: { readonly id: string; readonly image: string; readonly monitorUrl: string }
   readonly sim: Project44Sim
   readonly clientId: string
+  readonly verifyKey: string
+  /** The bus key's base64, when the replicas seal the tokens they send. */
+  readonly busKey?: string | undefined
   readonly fleet: ReplicaFleet
   readonly configWith: (policy: ProviderPolicy) => object
   readonly teardown: Teardown
@@ -37,6 +43,16 @@ export class TokenbusKit implements AsyncDisposable {
   /** For `TokenbusClient.connect(kit)` / `TokenClient.layerConnect(kit)`: NATS on 127.0.0.1. */
   readonly nats: { readonly servers: ReadonlyArray<string> }
   readonly prefix: string
+  /**
+   * The public key the replicas' tokens are signed with: `TokenbusClient.connect(kit)` verifies every token,
+   * as a deployment's clients should.
+   */
+  readonly verifyKey: string
+  /**
+   * With `sealBus`, the key the replicas seal access tokens with on the bus (`Redacted`): `TokenbusClient.connect(kit)`
+   * opens them. Absent otherwise.
+   */
+  readonly busKeys: ReadonlyArray<{ readonly id: string; readonly key: Redacted.Redacted<string> }> | undefined
   readonly provider: typeof PROVIDER = PROVIDER
   /** A protected resource of the simulated project44: 200 with a valid token, 401 otherwise. */
   readonly resourceUrl: string
@@ -51,6 +67,8 @@ export class TokenbusKit implements AsyncDisposable {
     this.#policy = parts.settings.policy
     this.nats = { servers: [parts.natsUrl] }
     this.prefix = parts.settings.prefix
+    this.verifyKey = parts.verifyKey
+    this.busKeys = parts.busKey === undefined ? undefined : [{ id: busKeyId, key: Redacted.make(parts.busKey) }]
     this.resourceUrl = parts.sim.resourceUrl
     this.upstream = { baseUrl: parts.sim.baseUrl, tokenUrl: parts.sim.tokenUrl, clientId: parts.clientId }
     this.container = parts.container

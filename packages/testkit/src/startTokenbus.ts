@@ -63,6 +63,9 @@ const startParts = async (settings: KitSettings, teardown: Teardown): Promise<Ki
       tokenUrl: sim.tokenUrl,
       clientId,
       secretFile: files.secretFile,
+      storageKeyFile: files.storageKeyFile,
+      signingKeyFile: files.signingKeyFile,
+      busKeyFile: settings.sealBus ? files.busKeyFile : undefined,
       policy
     })
   const fleet = new ReplicaFleet({
@@ -78,7 +81,9 @@ const startParts = async (settings: KitSettings, teardown: Teardown): Promise<Ki
   await fleet.launch(settings.replicas, configWith(settings.policy))
   settings.log(`replicas ready and a token minted in ${elapsed(started)}`)
   const container = { id: nats.id, image: settings.image, monitorUrl: `http://127.0.0.1:${nats.monitorPort}` }
-  return { settings, natsUrl: nats.url, container, sim, clientId, fleet, configWith, teardown }
+  const verifyKey = files.verifyKey
+  const busKey = settings.sealBus ? files.busKey : undefined
+  return { settings, natsUrl: nats.url, container, sim, clientId, verifyKey, busKey, fleet, configWith, teardown }
 }
 
 /**

@@ -7,13 +7,18 @@
  */
 import type { ProtocolError, Token, TokenCache } from "@tokenbus/core"
 import { type Clock, Effect } from "effect"
+import type { NotPermitted } from "../NotPermitted.ts"
 import { ServiceUnavailable } from "../ServiceUnavailable.ts"
+import type { UnsealableToken } from "../UnsealableToken.ts"
+import type { UntrustedToken } from "../UntrustedToken.ts"
+
+type AskError = ProtocolError | ServiceUnavailable | NotPermitted | UntrustedToken | UnsealableToken
 
 export interface CurrentTokenOptions {
   readonly cache: TokenCache
   readonly clock: Clock.Clock
   /** Asks the service for the provider's current token. */
-  readonly askGet: (provider: string) => Effect.Effect<Token, ProtocolError | ServiceUnavailable>
+  readonly askGet: (provider: string) => Effect.Effect<Token, AskError>
 }
 
 export const makeCurrentToken = ({ askGet, cache, clock }: CurrentTokenOptions) => {
@@ -29,7 +34,7 @@ export const makeCurrentToken = ({ askGet, cache, clock }: CurrentTokenOptions) 
     return token !== undefined && unexpired(token) ? token : undefined
   }
 
-  const getToken = (provider: string): Effect.Effect<Token, ProtocolError | ServiceUnavailable> => {
+  const getToken = (provider: string): Effect.Effect<Token, AskError> => {
     const token = cache.get(provider)
     if (token !== undefined && (unexpired(token) || confirmed.get(provider) === token.version)) {
       return Effect.succeed(token)

@@ -2,16 +2,22 @@
  * The `tokenbus` command: `serve` runs a replica from a config file, `dev`
  * runs the embedded default, `get` asks a running service for a token (for
  * operators checking a deployment; the token itself is shown only with
- * `--reveal`), `reset` forces a new token and a retry of rejected credentials.
+ * `--reveal`, and its signature verified as GetVerifyKey.ts says), `reset`
+ * forces a new token and a retry of rejected credentials. `get` and `reset`
+ * reach NATS as CliConnection.ts says. `keygen` creates a cluster's signing
+ * key pair (KeygenCommand.ts).
  */
 import { TokenClient } from "@tokenbus/client"
-import { defaultPrefix, makeSubjects, protocolVersion, TokenReplyJson } from "@tokenbus/core"
+import { makeSubjects, protocolVersion, TokenReplyJson } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
 import { Console, Effect, Layer, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Replica from "../replica/Replica.ts"
+import { cliConnection, connectionFlags } from "./CliConnection.ts"
 import { configVariable, loadConfig } from "./ConfigSource.ts"
 import { dev } from "./DevCommand.ts"
+import { getVerification, verifyKeyFlag } from "./GetVerifyKey.ts"
+import { keygen } from "./KeygenCommand.ts"
 
 // Optional here: ConfigSource falls back to the variable, and names whichever it used when the file is wrong.
 const configPath = Flag.String("config").pipe(
@@ -25,24 +31,19 @@ const serve = Command.make("serve", { config: configPath }, ({ config }) =>
     Effect.flatMap((loaded) => Layer.launch(Replica.layerConnect(loaded)))
   )).pipe(Command.withDescription("Run a tokenbus replica"))
 
-const serversFlag = Flag.String("servers").pipe(
-  Flag.withDefault("nats://127.0.0.1:4222"),
-  Flag.withDescription("Comma-separated NATS server URLs")
-)
-const prefixFlag = Flag.String("prefix").pipe(
-  Flag.withDefault(defaultPrefix),
-  Flag.withDescription("Subject prefix of the service")
-)
-
-const get = Command.make("get", {
+export const get = Command.make("get", {
   provider: Argument.String("provider"),
-  servers: serversFlag,
-  prefix: prefixFlag,
-  reveal: Flag.Boolean("reveal").pipe(Flag.withDefault(false), Flag.withDescription("Print the access token itself"))
-}, ({ provider, servers, prefix, reveal }) =>
+  ...connectionFlags,
+  reveal: Flag.Boolean("reveal").pipe(Flag.withDefault(false), Flag.withDescription("Print the access token itself")),
+  verifyKey: verifyKeyFlag
+}, ({ provider, reveal, verifyKey, ...flags }) =>
   Effect.gen(function*() {
-    const client = yield* TokenClient
-    const token = yield* client.getToken(provider)
+    const { nats, prefix } = yield* cliConnection(flags)
+    const verification = yield* getVerification({ verifyKey, config: flags.config })
+    const verify = verification._tag === "Verify" ? { verifyKey: verification.pem } : {}
+    const token = yield* TokenClient.use((client) => client.getToken(provider)).pipe(
+      Effect.provide(TokenClient.layerConnect({ nats, prefix, ...verify }))
+    )
     yield* Console.log(JSON.stringify({
       provider: token.provider,
       version: token.version,
@@ -50,25 +51,27 @@ const get = Command.make("get", {
       reason: token.reason,
       issuedAt: new Date(token.issuedAt).toISOString(),
       expiresAt: token.expiresAt === undefined ? null : new Date(token.expiresAt).toISOString(),
-      accessToken: reveal ? Redacted.value(token.accessToken) : "<redacted: pass --reveal>"
+      accessToken: reveal ? Redacted.value(token.accessToken) : "<redacted: pass --reveal>",
+      signature: verification._tag === "Verify" ? "verified" : `not checked: ${verification.why}`
     }, null, 2))
-  }).pipe(Effect.provide(TokenClient.layerConnect({ servers: servers.split(","), prefix, name: "tokenbus-cli" })))).pipe(
+  })).pipe(
   Command.withDescription("Ask a running tokenbus for a provider's current token")
 )
 
 const reset = Command.make("reset", {
   provider: Argument.String("provider"),
-  servers: serversFlag,
-  prefix: prefixFlag
-}, ({ provider, prefix, servers }) =>
+  ...connectionFlags
+}, ({ provider, ...flags }) =>
   Effect.gen(function*() {
-    const nats = yield* NatsConnection
+    const { nats, prefix } = yield* cliConnection(flags)
     const request = JSON.stringify({ v: protocolVersion, reason: "operator" })
-    const reply = yield* nats.request(makeSubjects(prefix).mint(provider), request, 30_000)
+    const reply = yield* NatsConnection.use((connection) =>
+      connection.request(makeSubjects(prefix).mint(provider), request, 30_000)
+    ).pipe(Effect.provide(NatsConnection.layer(nats)))
     const answer = yield* Schema.decodeUnknownEffect(TokenReplyJson)(reply)
     if (!answer.ok) return yield* Console.error(`tokenbus reset: ${answer.error.message}`)
     yield* Console.log(`${provider}: new token, version ${answer.token.version}`)
-  }).pipe(Effect.provide(NatsConnection.layer({ servers: servers.split(","), name: "tokenbus-cli" })))).pipe(
+  })).pipe(
   Command.withDescription(
     "Force a new token for a provider, and a retry of credentials the upstream rejected (spends the rate budget)"
   )
@@ -76,6 +79,6 @@ const reset = Command.make("reset", {
 
 export const cli = Command.make("tokenbus").pipe(
   Command.withDescription("A token broker for rate-limited OAuth2 upstreams, over NATS"),
-  Command.withSubcommands([serve, dev, get, reset]),
+  Command.withSubcommands([serve, dev, get, reset, keygen]),
   Command.run({ version: "0.1.0" })
 )

@@ -23,6 +23,8 @@ export interface ConfiguredProvider extends Omit<MintPolicy, "lifecycle"> {
   readonly minter: Minter
   /** See `ProviderKind.lostAnswer`. */
   readonly lostAnswer: LostAnswer | undefined
+  /** Its mints return a carry, which KV keeps only sealed (see `ProviderKind.carries`). */
+  readonly carries: boolean
   /** Emits when the token changed outside tokenbus; `held` is the token the leader holds. */
   readonly watch: (held: Redacted.Redacted<string> | undefined) => Stream.Stream<void>
   /** A hash of the configuration with its secrets' current values; the secrets themselves are never kept. */
@@ -53,6 +55,7 @@ export const resolveProvider = (source: ProviderEntry, index: number): Effect.Ef
       lifecycle: lifecycle ?? kind.lifecycle(resolved),
       minter: kind.minter(resolved),
       lostAnswer: kind.lostAnswer,
+      carries: kind.carries?.(resolved) ?? false,
       watch: (held) => kind.watch?.(resolved, held) ?? Stream.never,
       fingerprint: fingerprint(resolved),
       reload: () => resolveProvider(source, index)

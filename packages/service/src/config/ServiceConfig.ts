@@ -6,13 +6,24 @@
  * is the registry's business (kinds/ProviderKinds.ts).
  */
 import { readFile } from "node:fs/promises"
-import { defaultLeaseConfig, defaultPrefix, LeaseConfig, leaseConfigProblem, Prefix } from "@tokenbus/core"
+import {
+  defaultLeaseConfig,
+  defaultPrefix,
+  type KeyRing,
+  LeaseConfig,
+  leaseConfigProblem,
+  Prefix
+} from "@tokenbus/core"
 import { Effect, Schema, Struct } from "effect"
 import { providerKinds } from "../kinds/ProviderKinds.ts"
+import { BusConfig, resolveBus } from "./BusConfig.ts"
 import { ConfigError } from "./ConfigError.ts"
 import { PositiveInt, withDefault } from "./ConfigFields.ts"
 import { type ConfiguredProvider, type ProviderEntry, resolveProvider } from "./ConfiguredProvider.ts"
 import { mintPolicyFields } from "./MintPolicy.ts"
+import { type NatsSettings, NatsSettingsSchema, resolveNatsSettings } from "./NatsSettings.ts"
+import { resolveSigning, type Signing, SigningConfig } from "./SigningConfig.ts"
+import { resolveStorage, type Storage, StorageConfig } from "./StorageConfig.ts"
 
 // Each kind's own checks only read its own fields, so they hold with the policy added.
 const withPolicy = { unsafePreserveChecks: true } as const
@@ -30,27 +41,29 @@ const uniqueIds = (providers: ReadonlyArray<ProviderEntry>) =>
   new Set(providers.map((p) => p.id)).size === providers.length || "provider ids must be unique"
 
 export const ServiceConfigSchema = Schema.Struct({
-  nats: Schema.Struct({
-    servers: Schema.Array(Schema.NonEmptyString).check(Schema.isMinLength(1)),
-    name: Schema.optionalKey(Schema.String),
-    /**
-     * Copies JetStream keeps of each KV bucket (1 to 5, JetStream's limit). Absent: as many as the cluster has
-     * servers, up to 3, never fewer than a bucket already has. Applied to existing buckets at start.
-     */
-    replicas: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })))
-  }),
+  nats: NatsSettingsSchema,
   prefix: withDefault(Prefix, defaultPrefix),
   lease: withDefault(LeaseConfig, defaultLeaseConfig).check(
     Schema.makeFilter((lease) => leaseConfigProblem(lease) ?? true)
   ),
   /** How long a replica waits for the leader before answering TokenUnavailable. */
   requestTimeoutMillis: withDefault(PositiveInt, 5_000),
+  signing: Schema.optionalKey(SigningConfig),
+  storage: Schema.optionalKey(StorageConfig),
+  bus: Schema.optionalKey(BusConfig),
   providers: Schema.Array(ProviderConfig).check(Schema.isMinLength(1), Schema.makeFilter(uniqueIds))
 })
 export type ServiceConfigFile = typeof ServiceConfigSchema.Type
 
-export interface ServiceConfig extends Omit<ServiceConfigFile, "providers"> {
+export interface ServiceConfig extends Omit<ServiceConfigFile, "providers" | "nats" | "signing" | "storage" | "bus"> {
+  /** Absent: the replica sends its tokens unsigned (and says so at start). */
+  readonly signing?: Signing | undefined
+  readonly nats: NatsSettings
   readonly providers: ReadonlyArray<ConfiguredProvider>
+  /** How tokens and carries are kept in KV (StorageConfig.ts); the file must say. */
+  readonly storage: Storage
+  /** Absent: access tokens go on the bus in clear; else sealed with the ring's write key (BusConfig.ts). */
+  readonly bus?: KeyRing | undefined
 }
 
 const decodeFile = Schema.decodeUnknownEffect(Schema.fromJsonString(ServiceConfigSchema))
@@ -60,8 +73,12 @@ export const parseServiceConfig = Effect.fnUntraced(function*(text: string, sour
   const file = yield* decodeFile(text).pipe(
     Effect.mapError((error) => new ConfigError({ message: `invalid configuration in ${source}: ${error.message}` }))
   )
+  const nats = yield* resolveNatsSettings(file.nats)
   const providers = yield* Effect.forEach(file.providers, resolveProvider)
-  return { ...file, providers } satisfies ServiceConfig
+  const signing = yield* resolveSigning(file.signing)
+  const storage = yield* resolveStorage(file.storage, providers)
+  const bus = yield* resolveBus(file.bus, storage)
+  return { ...file, nats, providers, signing, storage, bus } satisfies ServiceConfig
 })
 
 export const loadServiceConfig = Effect.fnUntraced(function*(path: string) {

@@ -64,6 +64,12 @@ export interface ProviderKind<Fields extends Schema.Struct.Fields, Resolved> {
    */
   readonly lostAnswer?: LostAnswer
   /**
+   * Whether its mints return a carry for KV to keep (a refresh token): the
+   * service then refuses to start without a storage key to seal it with
+   * (config/StorageConfig.ts). Absent: never.
+   */
+  carries?(provider: Resolved): boolean
+  /**
    * Emits when the token changed outside tokenbus (a static token's file was
    * replaced); `held` is the token the leader holds. Absent: it never does.
    */

@@ -194,7 +194,7 @@ const holdLeadership = <R>(campaign: Campaign, first: Lease, lead: Lead<R>) =>
       keepRenewing(spec, writes, held)
     )
     yield* Scope.close(leading, Exit.void)
-    yield* Effect.logWarning("stepped down").pipe(Effect.annotateLogs({ reason }))
+    yield* Effect.logWarning("stepped down").pipe(Effect.annotateLogs({ reason, term }))
   }).pipe(Effect.scoped)
 
 /**

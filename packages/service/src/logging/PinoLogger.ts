@@ -2,7 +2,11 @@
  * Effect's logger, written by pino: one JSON line per entry on stdout, with
  * the fiber's log annotations (provider, replica, version...) as fields.
  * `Redacted` values print as `<redacted>` wherever they appear, so a secret
- * passed to a log by mistake still does not leak.
+ * passed to a log by mistake still does not leak. Behind that wall, a field
+ * whose name says it holds a secret (`password`, `client_secret`,
+ * `accessToken`, `authorization`...) prints as `<redacted>` too, whatever it
+ * holds: as a field (pino's redaction, down to `secretFieldDepth` levels) and
+ * inside an object logged as part of the message.
  */
 import { Cause, Layer, Logger, type LogLevel, Redacted, References } from "effect"
 import { pino } from "pino"
@@ -18,6 +22,57 @@ const pinoLevel: Record<LogLevel.LogLevel, pino.Level | undefined> = {
   None: undefined
 }
 
+/** Names of fields that hold a secret, in every spelling the code, OAuth2, HTTP and NATS give them. */
+export const secretFields: ReadonlyArray<string> = [
+  "password",
+  "passphrase",
+  "secret",
+  "clientSecret",
+  "client_secret",
+  "accessToken",
+  "access_token",
+  "refreshToken",
+  "refresh_token",
+  "idToken",
+  "id_token",
+  "token",
+  "applicationToken",
+  "authorization",
+  "Authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "apiKey",
+  "api_key",
+  "x-api-key",
+  "privateKey",
+  "private_key",
+  "nkeySeed",
+  "seed",
+  "creds",
+  "jwt",
+  "carry"
+]
+
+/** How deep below a line's top level a secret field is still redacted: `a.b.c.password`. */
+export const secretFieldDepth = 3
+
+const censor = "<redacted>"
+
+/** pino's paths for every secret field at every depth: `["password"]`, `*["password"]`, `*.*["password"]`... */
+const redactPaths = secretFields.flatMap((field) =>
+  Array.from({ length: secretFieldDepth + 1 }, (_, depth) =>
+    `${depth === 0 ? "" : `${"*.".repeat(depth - 1)}*`}[${JSON.stringify(field)}]`)
+)
+
+const secretFieldNames = new Set(secretFields.map((field) => field.toLowerCase()))
+
+/** A value printed inside a message part: Redacted values and secret fields, at any depth, as `<redacted>`. */
+const replacer = (key: string, value: unknown): unknown =>
+  Redacted.isRedacted(value) || (key !== "" && secretFieldNames.has(key.toLowerCase()) && value !== undefined)
+    ? censor
+    : value
+
 const text = (part: unknown): string =>
   typeof part === "string"
     ? part
@@ -29,7 +84,7 @@ const text = (part: unknown): string =>
 
 const safeJson = (value: unknown): string => {
   try {
-    return JSON.stringify(value, (_key, v) => (Redacted.isRedacted(v) ? String(v) : v)) ?? String(value)
+    return JSON.stringify(value, replacer) ?? String(value)
   } catch {
     return String(value)
   }
@@ -47,7 +102,8 @@ const fieldsOf = (annotations: Readonly<Record<string, unknown>>): Record<string
 }
 
 export const make = (destination: pino.DestinationStream = pino.destination({ sync: true })) => {
-  const logger = pino({ base: { pid: process.pid }, level: "trace" }, destination)
+  const options = { base: { pid: process.pid }, level: "trace", redact: { paths: redactPaths, censor } }
+  const logger = pino(options, destination)
   return Logger.make(({ cause, fiber, logLevel, message }) => {
     const level = pinoLevel[logLevel]
     if (level === undefined) return

@@ -10,6 +10,7 @@ import { CredentialsRejected, type MintReason } from "@tokenbus/core"
 import { Clock, Effect, Ref } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { FencedState, WriteError } from "../leadership/FencedState.ts"
+import { leaderAudit } from "./internal/LeaderAudit.ts"
 
 export interface Breaker {
   /** The provider as last resolved (secrets rotate): mint with its minter. */
@@ -23,11 +24,13 @@ export interface Breaker {
 export const makeBreaker = Effect.fnUntraced(function*(configured: ConfiguredProvider, state: FencedState) {
   const id = configured.id
   const credentials = yield* Ref.make(configured)
+  const audit = leaderAudit(id, state)
 
   const trip = Effect.fnUntraced(function*(reason: string) {
     const now = yield* Clock.currentTimeMillis
     const { fingerprint } = yield* Ref.get(credentials)
     yield* state.write((s) => ({ ...s.state, breaker: { reason, since: now, fingerprint } }))
+    yield* audit("breaker-tripped", "the circuit breaker tripped", reason)
     yield* Effect.logError(
       `the upstream rejected the credentials of ${id}: ${reason}. No more tokens will be minted for it ` +
         `until its secret or configuration changes, or an operator runs \`tokenbus reset ${id}\`.`
@@ -60,7 +63,9 @@ export const makeBreaker = Effect.fnUntraced(function*(configured: ConfiguredPro
       const { carry: _carry, unconfirmed: _unconfirmed, ...fresh } = rest
       return fresh
     })
-    yield* Effect.logInfo(reason === "operator" ? "operator reset the circuit breaker" : "credentials changed; minting again")
+    yield* reason === "operator"
+      ? audit("breaker-cleared", "operator reset the circuit breaker", "operator")
+      : audit("breaker-cleared", "credentials changed; minting again", "credentials-changed")
   })
 
   return { current: Ref.get(credentials), trip, check } satisfies Breaker

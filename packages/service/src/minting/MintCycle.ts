@@ -32,6 +32,7 @@ import type { Answer } from "../replica/Replies.ts"
 import type { UpstreamError } from "../upstream/UpstreamError.ts"
 import { makeBreaker } from "./Breaker.ts"
 import { makeBudgetSpend } from "./BudgetSpend.ts"
+import { leaderAudit } from "./internal/LeaderAudit.ts"
 
 export interface MintCycleDeps {
   readonly configured: ConfiguredProvider
@@ -82,6 +83,7 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
   const unavailable = (message: string) => new TokenUnavailable({ provider: id, message })
   const breaker = yield* makeBreaker(configured, state)
   const budget = yield* makeBudgetSpend(configured, state)
+  const audit = leaderAudit(id, state)
 
   const commit = Effect.fnUntraced(function*(minted: MintedToken, reason: MintReason) {
     const now = yield* Clock.currentTimeMillis
@@ -96,7 +98,7 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
     const token = written.token as Token
     cache.offer(token)
     yield* deps.broadcast(token)
-    yield* Effect.logInfo("minted and committed a token").pipe(Effect.annotateLogs({ version: token.version, reason }))
+    yield* audit("mint", "minted and committed a token", reason, token.version)
     return token
   })
 
@@ -149,6 +151,8 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
   })
 
   const run = Effect.fnUntraced(function*(reason: MintReason, answer: Deferred.Deferred<Answer, ProtocolError>) {
+    // Before the breaker and the budget: the request is on record whatever becomes of it.
+    if (reason === "operator") yield* audit("operator-request", "an operator asked for a new token", reason)
     for (let attempt = 1;; attempt++) {
       yield* breaker.check(reason)
       const minted = yield* call(answer)

@@ -12,7 +12,6 @@
  * fenced commit.
  */
 import {
-  InvalidRequest,
   type MintRequest,
   MintRequestJson,
   type MintRequestMessage,
@@ -21,12 +20,14 @@ import {
   type Token
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Effect, Layer, Schedule, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import { makeFencedState } from "../leadership/FencedState.ts"
 import type { Lead } from "../leadership/LeaderLock.ts"
-import { answerReply, errorReply, tokenUpdate } from "../replica/Replies.ts"
+import { makeRefusalLog, type RefusalLog } from "../replica/RefusalLog.ts"
+import { errorReply, type Replies } from "../replica/Replies.ts"
 import { ReplicaContext } from "../replica/ReplicaContext.ts"
+import { decodeRequest } from "../replica/RequestPayload.ts"
 import { TokenStore } from "../store/TokenStore.ts"
 import { MintCycle } from "./MintCycle.ts"
 import { followWatch, renewOnSchedule } from "./RenewalSchedule.ts"
@@ -51,7 +52,7 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
     )
 }
 
-const decodeMintRequest = Schema.decodeUnknownEffect(MintRequestJson)
+const decodeMintRequest = decodeRequest(MintRequestJson, "mint request")
 
 /** Logged when a leader rebuilds a lost state: the next mint waits out one budget window. */
 export const stateLostMessage = "the provider's state in KV was lost; adopted the token this replica holds, " +
@@ -67,18 +68,19 @@ const requestOf = (message: MintRequestMessage): MintRequest =>
 const logFailure = (message: string) => (error: { readonly message: string }) =>
   Effect.logWarning(message).pipe(Effect.annotateLogs({ error: error.message }))
 
-const answer = (serve: Serve, message: InboundMessage) =>
-  decodeMintRequest(message.string()).pipe(
-    Effect.mapError((error) => new InvalidRequest({ message: `malformed mint request: ${error.message}` })),
+/** A malformed request is logged through `refusals`, at a bounded rate; the replica that asked logs other refusals. */
+const answer = (serve: Serve, refusals: RefusalLog, replies: Replies, message: InboundMessage) =>
+  decodeMintRequest(message).pipe(
+    Effect.tapError((error) => refusals.refused({ endpoint: "mint", subject: message.subject, error })),
     Effect.flatMap((request) => serve(requestOf(request), request.reason)),
-    Effect.match({ onFailure: errorReply, onSuccess: answerReply }),
+    Effect.match({ onFailure: errorReply, onSuccess: replies.answerReply }),
     Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
   )
 
 const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0], term: number) =>
   Effect.gen(function*() {
     const nats = yield* NatsConnection
-    const { cache, replicaId, subjects } = yield* ReplicaContext
+    const { cache, replicaId, replies, subjects } = yield* ReplicaContext
     const store = yield* TokenStore
     const id = configured.id
     const scope = yield* Effect.scope
@@ -90,7 +92,7 @@ const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0],
     if (initial._tag === "None") return yield* Effect.logError("cannot read the provider's state; stepping down")
     const state = yield* makeFencedState({ provider: id, store, fence: { holder: replicaId, term }, guard, initial: initial.value })
     const broadcast = (token: Token) =>
-      nats.publish(subjects.updates(id), tokenUpdate(token)).pipe(
+      nats.publish(subjects.updates(id), replies.tokenUpdate(token)).pipe(
         Effect.catch(logFailure("broadcast failed; replicas will read KV"))
       )
     const cycle = yield* (yield* MintCycle).make({ configured, state, guard, cache, broadcast })
@@ -124,7 +126,8 @@ const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0],
       )
     }
 
-    yield* nats.serve(subjects.mint(id), {}, (message) => answer(serve, message))
+    const refusals = yield* makeRefusalLog()
+    yield* nats.serve(subjects.mint(id), {}, (message) => answer(serve, refusals, replies, message))
     const { state: stored, token } = fenced.success
     if (initial.value.token === undefined && held !== undefined && token?.version === held.version) {
       yield* Effect.logWarning(stateLostMessage).pipe(

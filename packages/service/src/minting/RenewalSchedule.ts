@@ -50,7 +50,11 @@ export const followWatch = (provider: ConfiguredProvider, serve: Serve, state: F
     const { token } = yield* state.snapshot
     yield* provider.watch(token?.accessToken).pipe(
       Stream.runForEach(() =>
-        serve({ _tag: "Operator" }, "operator").pipe(Effect.catch(logFailure("the token changed but cannot be read")))
+        serve({ _tag: "Operator" }, "operator").pipe(
+          Effect.catch(logFailure("the token changed but cannot be read")),
+          // Its audit line says what asked: an operator's hand on the file, not `tokenbus reset`.
+          Effect.annotateLogs({ trigger: "token-file-changed" })
+        )
       )
     )
   })

@@ -86,11 +86,11 @@ export const makeSingleFlight = Effect.fnUntraced(function*(options: SingleFligh
 
   const decide = (request: MintRequest, fresh: Waiting) =>
     deciding.withPermits(1)(Effect.gen(function*() {
-      const { token } = yield* state.snapshot
+      const { state: stored, token } = yield* state.snapshot
       const inFlight = yield* Ref.get(minting)
       const decision: MintDecision = decideMint({ current: token?.version, inFlight: inFlight !== undefined }, request)
       if (decision === "mint") yield* Ref.set(minting, fresh)
-      return [decision, inFlight, token] as const
+      return [decision, inFlight, token, stored.breaker !== undefined] as const
     }))
 
   /**
@@ -109,15 +109,17 @@ export const makeSingleFlight = Effect.fnUntraced(function*(options: SingleFligh
   const serve = (request: MintRequest, reason: MintReason, reloaded = false): Effect.Effect<Answer, ProtocolError> =>
     Effect.gen(function*() {
       const fresh = yield* Deferred.make<Answer, ProtocolError>()
-      const [decision, inFlight, held] = yield* decide(request, fresh)
+      const [decision, inFlight, held, breakerOpen] = yield* decide(request, fresh)
       if (decision === "join-in-flight" && inFlight !== undefined) return yield* Deferred.await(inFlight).pipe(Effect.flatMap(expectedNow))
       if (decision === "reload" && !reloaded) {
         yield* state.reload.pipe(Effect.mapError((error) => new TokenUnavailable({ provider: id, message: error.message })))
         return yield* serve(request, reason, true)
       }
       if (decision !== "mint" && held !== undefined) return { token: held }
-      // Tripping the breaker is this mint's outcome: requests that joined it in the meantime share it.
-      const work = (yield* refusedAtOnce(request, held))
+      // Tripping the breaker is this mint's outcome: requests that joined it in the meantime share it. Once it
+      // holds, the cycle's own check answers (or, with new credentials, clears it and mints): a flood of
+      // reports trips it once, not once per report.
+      const work = !breakerOpen && (yield* refusedAtOnce(request, held))
         ? cycle.trip(`the token minted after a 401 (version ${held?.version}) was itself refused at once`)
         : cycle.run(reason, fresh)
       yield* start(work, fresh)

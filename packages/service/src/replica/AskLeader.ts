@@ -5,18 +5,21 @@
  * with growing pauses, until its request deadline. Requests for the same
  * thing (one provider, one reason, one failed version) share one question,
  * so a storm of 401 reports reaching this replica costs the leader one
- * request, not one per report.
+ * request, not one per report. The leader's token may come sealed (a
+ * cluster with a bus key): it is opened with this replica's bus keys.
  */
 import {
   type MintRequestMessage,
+  openToken,
   type ProtocolError,
+  type SealingKey,
   type Subjects,
   type TokenCache,
   TokenReplyJson,
   TokenUnavailable
 } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Deferred, Effect, Layer, Schema } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Result, Schema } from "effect"
 import type { Answer } from "./Replies.ts"
 import { ReplicaContext } from "./ReplicaContext.ts"
 
@@ -25,6 +28,8 @@ export interface AskLeaderOptions {
   readonly subjects: Subjects
   readonly cache: TokenCache
   readonly requestTimeoutMillis: number
+  /** The bus keys the leader's sealed tokens are opened with; default none. */
+  readonly busKeys?: ReadonlyArray<SealingKey>
 }
 
 export class AskLeader extends Context.Service<AskLeader, {
@@ -36,7 +41,8 @@ export class AskLeader extends Context.Service<AskLeader, {
     Effect.gen(function*() {
       const nats = yield* NatsConnection
       const { cache, config, subjects } = yield* ReplicaContext
-      return { ask: makeAskLeader({ nats, subjects, cache, requestTimeoutMillis: config.requestTimeoutMillis }) }
+      const { requestTimeoutMillis } = config
+      return { ask: makeAskLeader({ nats, subjects, cache, requestTimeoutMillis, busKeys: config.bus?.keys ?? [] }) }
     })
   )
 }
@@ -62,9 +68,14 @@ export const makeAskLeader = (options: AskLeaderOptions) => {
       Effect.mapError(() => new TokenUnavailable({ provider, message: "the leader sent a reply this replica cannot read" })),
       Effect.flatMap((reply): Effect.Effect<Answer, ProtocolError> => {
         if (!reply.ok) return Effect.fail(reply.error)
-        cache.offer(reply.token)
+        const opened = openToken(options.busKeys ?? [], reply.token)
+        if (Result.isFailure(opened)) {
+          const message = `the leader's token does not open with this replica's bus keys: ${opened.failure.message}`
+          return Effect.fail(new TokenUnavailable({ provider, message }))
+        }
+        cache.offer(opened.success)
         const held = cache.get(provider)
-        const token = held?.version === reply.token.version ? held : reply.token
+        const token = held?.version === opened.success.version ? held : opened.success
         const { renewalExpectedAt } = reply
         return Effect.succeed(renewalExpectedAt === undefined ? { token } : { token, renewalExpectedAt })
       })

@@ -9,6 +9,7 @@
 import { NatsConnection } from "@tokenbus/nats"
 import { Effect, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
+import { natsConnectionOptions } from "../config/NatsSettings.ts"
 import type { ServiceConfig } from "../config/ServiceConfig.ts"
 import { LeaderLock } from "../leadership/LeaderLock.ts"
 import { MintCycle } from "../minting/MintCycle.ts"
@@ -53,8 +54,7 @@ export const layerConnect = (config: ServiceConfig, replicaId?: string) =>
   layer(config, replicaId).pipe(
     Layer.provide(FetchHttpClient.layer),
     Layer.provide(NatsConnection.layer({
-      servers: config.nats.servers,
-      name: config.nats.name ?? "tokenbus-replica",
+      ...natsConnectionOptions(config.nats, "tokenbus-replica"),
       waitOnFirstConnect: true
     }))
   )

@@ -3,29 +3,32 @@
  * all providers arrive through one queue group, so NATS spreads them across
  * replicas. A replica answers from its cache when it can (the common case,
  * with a pre-encoded reply), then from KV, and otherwise asks the provider's
- * leader: replicas never mint.
+ * leader: replicas never mint. A token read from KV is served only if the
+ * cache would hold it: one whose version is far ahead of this replica's
+ * clock is not (TokenCache.ts), so the leader is asked instead.
  */
 import {
   GetTokenRequestJson,
-  InvalidRequest,
   type ProtocolError,
   protocolVersion,
   ProviderNotFound,
   providerOf,
   replicaQueue,
-  supportedVersions,
-  UnauthorizedReportJson,
-  UnsupportedProtocolVersion
+  UnauthorizedReportJson
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { TokenStore } from "../store/TokenStore.ts"
 import { AskLeader } from "./AskLeader.ts"
-import { type Answer, answerReply, errorReply, tokenReply } from "./Replies.ts"
+import { followUpdates } from "./followUpdates.ts"
+import { clip } from "./BoundedText.ts"
+import { type Endpoint, makeRefusalLog, type RefusalLog } from "./RefusalLog.ts"
+import { type Answer, errorReply, type Replies } from "./Replies.ts"
 import { annotateReplica, ReplicaContext } from "./ReplicaContext.ts"
+import { decodeRequest } from "./RequestPayload.ts"
 
-const decodeGet = Schema.decodeUnknownEffect(GetTokenRequestJson)
-const decodeReport = Schema.decodeUnknownEffect(UnauthorizedReportJson)
+const decodeGet = decodeRequest(GetTokenRequestJson, "get request")
+const decodeReport = decodeRequest(UnauthorizedReportJson, "unauthorized report")
 
 /** The payload of the plain `get` every client sends, as bytes: the hot path compares without decoding. */
 const plainGet = new TextEncoder().encode(JSON.stringify({ v: protocolVersion }))
@@ -33,17 +36,8 @@ const plainGet = new TextEncoder().encode(JSON.stringify({ v: protocolVersion })
 const isPlainGet = (data: Uint8Array): boolean =>
   data.length === 0 || (data.length === plainGet.length && data.every((byte, index) => byte === plainGet[index]))
 
-const checkVersion = (v: number) =>
-  supportedVersions.includes(v) ? Effect.void : Effect.fail(
-    new UnsupportedProtocolVersion({
-      requested: v,
-      supported: supportedVersions,
-      message: `protocol version ${v} is not supported; this replica speaks ${supportedVersions.join(", ")}`
-    })
-  )
-
-const invalid = (what: string) => (error: { readonly message: string }) =>
-  new InvalidRequest({ message: `malformed ${what}: ${error.message}` })
+/** As long as the longest provider id: a configured one is never cut, and a subject's token is the sender's. */
+const maxEchoedProviderChars = 64
 
 export class Responder extends Context.Service<Responder, {
   /** The provider's current token: from memory, else KV, else its leader. */
@@ -62,9 +56,12 @@ export class Responder extends Context.Service<Responder, {
         if (cached !== undefined) return Effect.succeed({ token: cached })
         return store.read(provider).pipe(
           Effect.flatMap(({ token }) => {
-            if (token === undefined) return ask(provider, { v: protocolVersion, reason: "initial" })
+            if (token === undefined || !cache.isPlausible(token.version)) {
+              return ask(provider, { v: protocolVersion, reason: "initial" })
+            }
             cache.offer(token)
-            return Effect.succeed({ token })
+            // Another answer may have brought a newer token meanwhile: the newest held is the answer.
+            return Effect.succeed({ token: cache.get(provider) ?? token })
           }),
           Effect.catchTag("KvError", () => ask(provider, { v: protocolVersion, reason: "initial" }))
         )
@@ -92,56 +89,63 @@ export class Responder extends Context.Service<Responder, {
     )
 }
 
-const answer = (message: InboundMessage, work: Effect.Effect<Answer, ProtocolError>) =>
+/** Answers `message` with the outcome of `work`; a refusal is logged through `refusals`, at a bounded rate. */
+const answer = (
+  message: InboundMessage,
+  endpoint: Endpoint,
+  refusals: RefusalLog,
+  replies: Replies,
+  work: Effect.Effect<Answer, ProtocolError>
+) =>
   work.pipe(
-    Effect.tapError((error) =>
-      Effect.logWarning("request refused").pipe(
-        Effect.annotateLogs({ subject: message.subject, error: error._tag, reason: error.message })
-      )
-    ),
-    Effect.match({ onFailure: errorReply, onSuccess: answerReply }),
+    Effect.tapError((error) => refusals.refused({ endpoint, subject: message.subject, error })),
+    Effect.match({ onFailure: errorReply, onSuccess: replies.answerReply }),
     Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
   )
 
-const unknownProvider = (provider: string, message: InboundMessage) =>
-  answer(message, Effect.fail(new ProviderNotFound({ provider, message: `no provider named ${provider}` })))
+/** Nothing is kept for an unknown provider: the id only goes, cut short, into the reply. */
+const unknownProvider = (provider: string): Effect.Effect<never, ProviderNotFound> => {
+  const named = clip(provider, maxEchoedProviderChars)
+  return Effect.fail(new ProviderNotFound({ provider: named, message: `no provider named ${named}` }))
+}
 
 /** Serves consumers' requests through one queue group, so NATS spreads them across replicas. */
 const serveConsumers = (responder: Responder["Service"]) =>
   Effect.gen(function*() {
     const nats = yield* NatsConnection
-    const { cache, config, subjects } = yield* ReplicaContext
+    const { cache, config, replies, subjects } = yield* ReplicaContext
     const providers = new Set(config.providers.map((provider) => provider.id))
+    const refusals = yield* makeRefusalLog()
 
     yield* nats.serve(subjects.anyGet, { queue: replicaQueue }, (message) => {
       const provider = providerOf(message.subject)
-      if (!providers.has(provider)) return unknownProvider(provider, message)
+      if (!providers.has(provider)) return answer(message, "get", refusals, replies, unknownProvider(provider))
       const cached = cache.get(provider)
       const plain = isPlainGet(message.data)
-      if (plain && cached !== undefined) return void message.respond(tokenReply(cached))
+      if (plain && cached !== undefined) return void message.respond(replies.tokenReply(cached))
       return answer(
         message,
-        plain ? responder.current(provider) : decodeGet(message.string()).pipe(
-          Effect.mapError(invalid("get request")),
-          Effect.flatMap((request) => checkVersion(request.v)),
-          Effect.andThen(responder.current(provider))
-        )
+        "get",
+        refusals,
+        replies,
+        plain ? responder.current(provider) : decodeGet(message).pipe(Effect.andThen(responder.current(provider)))
       )
     })
 
     yield* nats.serve(subjects.anyUnauthorized, { queue: replicaQueue }, (message) => {
       const provider = providerOf(message.subject)
-      if (!providers.has(provider)) return unknownProvider(provider, message)
+      if (!providers.has(provider)) {
+        return answer(message, "unauthorized", refusals, replies, unknownProvider(provider))
+      }
       return answer(
         message,
-        decodeReport(message.string()).pipe(
-          Effect.mapError(invalid("unauthorized report")),
-          Effect.tap((report) => checkVersion(report.v)),
-          Effect.flatMap((report) => responder.afterUnauthorized(provider, report.version))
-        )
+        "unauthorized",
+        refusals,
+        replies,
+        decodeReport(message).pipe(Effect.flatMap((report) => responder.afterUnauthorized(provider, report.version)))
       )
     })
 
     // Every replica (no queue group) keeps its cache current from the broadcast.
-    yield* nats.subscribe(subjects.anyUpdates, {}, (message) => void cache.offerUpdate(message.string()))
+    yield* followUpdates
   })

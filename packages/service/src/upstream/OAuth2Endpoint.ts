@@ -3,7 +3,8 @@
  * form POST carrying the client's credentials, a 2xx answer decoded as a
  * token response (§5.1), and an error answer (§5.2) reduced to its status and
  * `error` code, which decide the kind of failure. Nothing else of an error
- * answer is kept: its description may echo what was sent.
+ * answer is kept: its description may echo what was sent, and so may the
+ * code itself, which is named only when it looks like an OAuth2 code.
  */
 import { Effect, Option, Redacted, Schema } from "effect"
 import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
@@ -52,6 +53,20 @@ export const mintedToken = (reply: typeof TokenResponse.Type): MintedToken => ({
 
 const decodeErrorCode = Schema.decodeUnknownOption(Schema.Struct({ error: Schema.String }))
 
+/**
+ * The `error` code as a message may name it. It is the upstream's own text,
+ * and an upstream that echoes the request puts the client secret or the
+ * refresh token there: only a code shaped like OAuth2's (lowercase words
+ * joined by `_`: `invalid_client`, project44's `rate_limited`) that holds
+ * none of what this call sent is named, so none reaches a log, the breaker's
+ * reason in KV, or a consumer's reply.
+ */
+const shownCode = (code: string | undefined, sent: ReadonlyArray<string>): string | undefined =>
+  code !== undefined && /^[a-z]{1,32}(_[a-z]{1,32}){0,7}$/.test(code) &&
+    !sent.some((value) => value.length > 0 && code.includes(value))
+    ? code
+    : undefined
+
 /** The POST of `grant`, with the client's credentials where `clientAuth` puts them. */
 const tokenPost = (client: OAuth2Client, grant: Record<string, string>): HttpClientRequest.HttpClientRequest => {
   const form = new URLSearchParams(grant)
@@ -79,9 +94,16 @@ export const requestToken = <A>(
   const fail = upstreamFailure(client.id)
   const decodeReply = Schema.decodeUnknownEffect(request.reply)
 
+  /** What this call sent that an echo must not repeat: the client secret and the grant's own values. */
+  const sent = (): ReadonlyArray<string> => [
+    ...(client.clientSecret === undefined ? [] : [Redacted.value(client.clientSecret)]),
+    ...Object.entries(request.grant).flatMap(([field, value]) => (field === "grant_type" ? [] : [value]))
+  ]
+
   const refusal = (response: HttpClientResponse.HttpClientResponse, json: unknown) => {
-    const code = Option.getOrUndefined(decodeErrorCode(json))?.error
-    const detail = code === undefined ? "" : ` (${code})`
+    const answered = Option.getOrUndefined(decodeErrorCode(json))?.error
+    const code = shownCode(answered, sent())
+    const detail = code !== undefined ? ` (${code})` : answered === undefined ? "" : " (an error code not shown)"
     const hint = code === undefined ? undefined : request.hints?.get(code)
     const message = `token endpoint answered ${response.status}${detail}${hint === undefined ? "" : `: ${hint}`}`
     return Effect.fail(fail(message, kindOfStatus(response.status, code), response))

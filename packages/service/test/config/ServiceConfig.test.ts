@@ -39,6 +39,7 @@ const provider = (overrides: Json = {}): Json => ({
 
 const configJson = (overrides: Json = {}): Json => ({
   nats: { servers: ["nats://127.0.0.1:4222"] },
+  storage: { accessTokensInClear: true },
   providers: [provider()],
   ...overrides
 })

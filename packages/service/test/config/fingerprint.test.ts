@@ -15,6 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const configWithSecretFile = (path: string, clientId = "acme") =>
   JSON.stringify({
     nats: { servers: ["nats://127.0.0.1:4222"] },
+    storage: { accessTokensInClear: true },
     providers: [{
       id: "p44",
       kind: "oauth2-client-credentials",

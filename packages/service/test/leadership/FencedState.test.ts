@@ -8,6 +8,7 @@ import { makeMemoryKvStore } from "@tokenbus/nats/testing"
 import { Effect, Exit, Redacted } from "effect"
 import { makeFencedState } from "../../src/leadership/FencedState.ts"
 import { TokenStore } from "../../src/store/TokenStore.ts"
+import { testStorage } from "../support/StorageKeys.ts"
 
 const provider = "acme"
 const token = (name: string) => ({
@@ -19,8 +20,8 @@ const token = (name: string) => ({
 
 const twoLeaders = Effect.gen(function*() {
   const kv = yield* makeMemoryKvStore("tokens")
-  const older = TokenStore.make(yield* kv.view)
-  const newer = TokenStore.make(yield* kv.view)
+  const older = TokenStore.make(yield* kv.view, { storage: testStorage })
+  const newer = TokenStore.make(yield* kv.view, { storage: testStorage })
   const leader = (store: TokenStore["Service"], term: number) =>
     Effect.flatMap(store.read(provider), (initial) =>
       makeFencedState({ provider, store, fence: { holder: `replica-${term}`, term }, guard: Effect.void, initial }))
@@ -72,7 +73,7 @@ describe("FencedState", () => {
   it.effect("a leader whose tokens bucket is deleted and created again puts back what it holds; versions grow on", () =>
     Effect.gen(function*() {
       const kv = yield* makeMemoryKvStore("tokens")
-      const store = TokenStore.make(yield* kv.view)
+      const store = TokenStore.make(yield* kv.view, { storage: testStorage })
       const fence = { holder: "replica-1", term: 7 }
       const initial = yield* store.read(provider)
       const leader = yield* makeFencedState({ provider, store, fence, guard: Effect.void, initial })
@@ -84,7 +85,7 @@ describe("FencedState", () => {
       yield* kv.recreate
       // The leader's next write (say, a budget spend) conflicts with the empty bucket, and lands there.
       yield* leader.write((s) => s.state)
-      const observer = TokenStore.make(yield* kv.view)
+      const observer = TokenStore.make(yield* kv.view, { storage: testStorage })
       const restored = yield* observer.read(provider)
       assert.strictEqual(restored.revision, 1)
       assert.strictEqual(restored.token?.version, first.token!.version)

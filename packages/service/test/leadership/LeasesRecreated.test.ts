@@ -10,6 +10,7 @@ import { TestClock } from "effect/testing"
 import { makeFencedState } from "../../src/leadership/FencedState.ts"
 import type { LeadershipGuard } from "../../src/leadership/LeaderLock.ts"
 import { TokenStore } from "../../src/store/TokenStore.ts"
+import { testStorage } from "../support/StorageKeys.ts"
 import { advance, type LeadEvent, lease, makeHarness } from "./LockHarness.ts"
 
 const provider = "acme"
@@ -17,7 +18,7 @@ const provider = "acme"
 /** What a leader does first: write its fence into the provider's state; it steps down once deposed. */
 const fenceAndHold = (tokens: MemoryKvStore, holder: string) => (guard: LeadershipGuard, term: number) =>
   Effect.gen(function*() {
-    const store = TokenStore.make(yield* tokens.view)
+    const store = TokenStore.make(yield* tokens.view, { storage: testStorage })
     const initial = yield* Effect.orDie(store.read(provider))
     const state = yield* makeFencedState({ provider, store, fence: { holder, term }, guard, initial })
     const fenced = yield* Effect.result(state.write((snapshot) => snapshot.state))
@@ -58,7 +59,7 @@ describe("campaign, when the leases bucket is deleted and created again", () => 
         event.holder === next.holder && event.kind === "stop" && event.at >= next.at
       )
       assert.isUndefined(nextStopped, "the new leader stepped down")
-      const stored = yield* TokenStore.make(yield* tokens.view).read(provider)
+      const stored = yield* TokenStore.make(yield* tokens.view, { storage: testStorage }).read(provider)
       assert.deepStrictEqual(stored.state.fence, { holder: next.holder, term: next.term })
     }))
 })

@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { take } from "@tokenbus/core"
 import { Clock, Effect, Fiber, Ref } from "effect"
 import { TokenStore } from "../../src/store/TokenStore.ts"
+import { testStorage } from "../support/StorageKeys.ts"
 import {
   advance,
   configFor,
@@ -132,7 +133,7 @@ describe("ProviderLeader on the in-memory NATS", () => {
       const rateLimit = { tokens: 1, windowMillis: 60_000 }
       const config = configFor(providerFor(upstream, { rateLimit }))
       const observer = yield* nats.connection("observer")
-      const store = TokenStore.make(yield* observer.bucket(subjects.tokenBucket, {}))
+      const store = TokenStore.make(yield* observer.bucket(subjects.tokenBucket, {}), { storage: testStorage })
       const seen = yield* Ref.make<ReadonlyArray<string>>([])
       // At the moment of each call, what would a new leader reading KV be allowed?
       yield* upstream.onCall(Effect.gen(function*() {

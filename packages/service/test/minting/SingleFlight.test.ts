@@ -11,6 +11,7 @@ import { makeFencedState, type FencedState } from "../../src/leadership/FencedSt
 import { MintCycle } from "../../src/minting/MintCycle.ts"
 import { makeSingleFlight } from "../../src/minting/SingleFlight.ts"
 import { TokenStore } from "../../src/store/TokenStore.ts"
+import { testStorage } from "../support/StorageKeys.ts"
 import { advance, makeUpstream, PROVIDER, providerFor } from "../support/MemoryCluster.ts"
 
 const slowSnapshot = (state: FencedState): FencedState => ({
@@ -21,7 +22,7 @@ const slowSnapshot = (state: FencedState): FencedState => ({
 /** A leader whose held token was minted because of a 401, `ageMillis` ago. */
 const leaderHolding = (ageMillis: number) =>
   Effect.gen(function*() {
-    const store = TokenStore.make(yield* (yield* makeMemoryKvStore("tokens")).view)
+    const store = TokenStore.make(yield* (yield* makeMemoryKvStore("tokens")).view, { storage: testStorage })
     const upstream = yield* makeUpstream
     const configured = providerFor(upstream)
     yield* advance(ageMillis)

@@ -11,6 +11,7 @@ import type { ServiceConfig } from "../../src/config/ServiceConfig.ts"
 import { LeaderLock } from "../../src/leadership/LeaderLock.ts"
 import { ReplicaContext } from "../../src/replica/ReplicaContext.ts"
 import { TokenStore } from "../../src/store/TokenStore.ts"
+import { testStorage } from "../support/StorageKeys.ts"
 
 const lease = { ttlMillis: 4500, renewEveryMillis: 1000, safetyMarginMillis: 500 }
 
@@ -19,6 +20,7 @@ const config = (nats: ServiceConfig["nats"]): ServiceConfig => ({
   prefix: "tb",
   lease,
   requestTimeoutMillis: 2_000,
+  storage: testStorage,
   providers: []
 })
 

@@ -37,7 +37,8 @@ describe("replicas, when a bucket is deleted and created again", () => {
       const consumer = yield* nats.connection("consumer")
       // What a client holds: the newest token of every broadcast, as TokenClient keeps it.
       const held = new TokenCache()
-      yield* consumer.subscribe(subjects.updates(PROVIDER), {}, (message) => void held.offerUpdate(message.string()))
+      yield* consumer.subscribe(subjects.updates(PROVIDER), {}, (message) =>
+        void held.offerUpdate(PROVIDER, message.string()))
       yield* advance(500)
       const first = tokenOf(yield* getToken(consumer))
       held.offer(first)

@@ -9,6 +9,7 @@ import { makeMemoryKvStore } from "@tokenbus/nats/testing"
 import { Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { TokenStore } from "../../src/store/TokenStore.ts"
+import { testStorage } from "../support/StorageKeys.ts"
 
 const provider = "acme"
 const token = (name: string) => ({
@@ -25,7 +26,7 @@ describe("TokenStore versions", () => {
   it.effect("a new token's version is above the one it replaces and at least the time in microseconds", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(june2025)
-      const store = TokenStore.make(yield* (yield* makeMemoryKvStore("tokens")).view)
+      const store = TokenStore.make(yield* (yield* makeMemoryKvStore("tokens")).view, { storage: testStorage })
       const first = yield* store.write(provider, { token: token("first") }, undefined)
       assert.isAtLeast(first.token!.version, june2025 * 1000)
       // Kept through writes that keep the token.
@@ -41,18 +42,20 @@ describe("TokenStore versions", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(june2025)
       const kv = yield* makeMemoryKvStore("tokens")
-      const before = yield* TokenStore.make(yield* kv.view).write(provider, { token: token("before") }, undefined)
+      const first = TokenStore.make(yield* kv.view, { storage: testStorage })
+      const before = yield* first.write(provider, { token: token("before") }, undefined)
       const held = before.token!.version
       yield* kv.recreate
       // A new leader's store, with nothing read yet, and the clock a minute behind the one that minted `held`.
       yield* TestClock.setTime(june2025 - 60_000)
-      const seenByReplica = TokenStore.make(yield* kv.view, { seen: () => held })
+      const seenByReplica = TokenStore.make(yield* kv.view, { storage: testStorage, seen: () => held })
       const after = yield* seenByReplica.write(provider, { token: token("after") }, undefined)
       assert.strictEqual(after.revision, 1)
       assert.isAbove(after.token!.version, held)
       // What the cache is for: without it, the clock alone would have been a minute short.
       yield* kv.recreate
-      const blind = yield* TokenStore.make(yield* kv.view).write(provider, { token: token("blind") }, undefined)
+      const blindStore = TokenStore.make(yield* kv.view, { storage: testStorage })
+      const blind = yield* blindStore.write(provider, { token: token("blind") }, undefined)
       assert.isBelow(blind.token!.version, held)
     }))
 
@@ -66,7 +69,7 @@ describe("TokenStore versions", () => {
         fence: { holder: "replica-1", term: 2 }
       })
       const revision = yield* bucket.create(provider, legacy)
-      const store = TokenStore.make(bucket)
+      const store = TokenStore.make(bucket, { storage: testStorage })
       const read = yield* store.read(provider)
       assert.strictEqual(read.token?.version, revision)
       const next = yield* store.write(provider, { ...read.state, token: token("new") }, read.revision)

@@ -3,6 +3,7 @@
 // TestClock, without Docker, sockets or an HTTP upstream.
 import {
   defaultRateLimit,
+  isSealedToken,
   type Lifecycle,
   makeSubjects,
   onUnauthorized,
@@ -21,6 +22,7 @@ import type { ServiceConfig } from "../../src/config/ServiceConfig.ts"
 import type { LostAnswer, MintedToken, MintInput } from "../../src/kinds/ProviderKind.ts"
 import * as Replica from "../../src/replica/Replica.ts"
 import { UpstreamError, type UpstreamErrorKind } from "../../src/upstream/UpstreamError.ts"
+import { testStorage } from "./StorageKeys.ts"
 
 export const PROVIDER = "acme"
 export const prefix = "tb"
@@ -117,6 +119,8 @@ export const providerFor = (upstream: Upstream, options: ProviderOptions = {}): 
     lifecycle: options.lifecycle ?? onUnauthorized,
     minter: upstream.minter,
     lostAnswer: options.lostAnswer,
+    // The test's upstream returns a carry with every token.
+    carries: true,
     watch: () => Stream.never,
     fingerprint: options.fingerprint ?? "fingerprint-1",
     reload: () => Effect.succeed(provider)
@@ -129,6 +133,7 @@ export const configFor = (provider: ConfiguredProvider): ServiceConfig => ({
   prefix,
   lease,
   requestTimeoutMillis: 2_000,
+  storage: testStorage,
   providers: [provider]
 })
 
@@ -162,9 +167,10 @@ export const advance = (millis: number, step = 50) =>
 const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
 type Reply = typeof TokenReplyJson.Type
 
-/** The token of a reply that must be one. */
-export const tokenOf = (reply: Reply) => {
+/** The token of a reply that must be one, in clear (these replicas have no bus key). */
+export const tokenOf = (reply: Reply): Token => {
   if (!reply.ok) return assert.fail(`expected a token, got ${JSON.stringify(reply)}`)
+  if (isSealedToken(reply.token)) return assert.fail(`expected a token in clear, got a sealed one`)
   return reply.token
 }
 

@@ -75,6 +75,8 @@ export const ItemPath = {
   minter: make,
   // A password is configured, so a session whose fate is unknown is replaced by a login, never guessed at.
   lostAnswer: "log-in-again",
+  // The session (its refresh token) is carried, except for application tokens.
+  carries: (config) => !config.applicationToken,
   // Access tokens live 15 minutes: renew at half-life. Application tokens never expire.
   lifecycle: (config) => (config.applicationToken ? onUnauthorized : proactive(0.5))
 } satisfies ProviderKind<typeof ItemPathConfig.fields, ResolvedItemPathConfig>

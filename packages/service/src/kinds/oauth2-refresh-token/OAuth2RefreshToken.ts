@@ -129,6 +129,7 @@ export const OAuth2RefreshToken = {
   minter: make,
   // The refresh token rotates: replaying one whose successor was lost would revoke the grant.
   lostAnswer: "stop",
+  carries: () => true,
   // Access tokens of refresh-token grants are short-lived: renew at half-life.
   lifecycle: () => proactive(0.5)
 } satisfies ProviderKind<typeof OAuth2RefreshTokenConfig.fields, ResolvedOAuth2RefreshTokenConfig>
