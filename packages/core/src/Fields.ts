@@ -5,8 +5,11 @@
  */
 import { Effect, Schema } from "effect"
 
-/** Epoch milliseconds, or a duration in milliseconds. */
-export const Millis = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
+/**
+ * Epoch milliseconds, or a duration in milliseconds. Finite: JSON.parse reads `1e400` as Infinity, which
+ * would be kept, compared and then written back as `null`.
+ */
+export const Millis = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
 
 export const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
