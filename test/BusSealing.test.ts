@@ -1,5 +1,6 @@
 // Tokens sealed on the bus, on a real NATS with replica processes configured
-// with a bus key (`bus`), brokering the simulated project44:
+// with a bus key (`startCluster({ bus: true })`: a `bus` section with a key of
+// the cluster's own), brokering the simulated project44:
 // - a raw NATS subscriber on the updates subject and a raw requester never
 //   see, in the bytes they receive, any access token the upstream issued,
 //   yet read the provider and version;
@@ -10,29 +11,20 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { TokenClient, type TokenClientError, type TokenClientOptions } from "@tokenbus/client"
 import {
-  defaultSigningKeys,
   getPayload,
   PROVIDER,
   randomPrefix,
-  replicaConfig,
+  type ReplicaCluster,
   requestReply,
-  SECRET_ENV,
-  startReplicas,
-  startUpstream,
-  type Upstream
+  startCluster
 } from "@tokenbus/testing"
-import { randomBytes } from "node:crypto"
 import { Effect, Exit, ManagedRuntime, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest"
 import { testLease } from "./support/ServiceFixture.ts"
 import { useReplicaCleanup } from "./support/useReplicaCleanup.ts"
 
-const BUS_KEY = randomBytes(32).toString("base64")
-const BUS_KEY_ENV = "TOKENBUS_TEST_BUS_KEY"
-
 interface Deployment {
-  readonly upstream: Upstream
-  readonly prefix: string
+  readonly cluster: ReplicaCluster
   readonly wire: NatsConnection
   /** Every payload the raw subscriber received on the updates subject, as text. */
   readonly updates: Array<string>
@@ -47,11 +39,11 @@ const deployed = (): Deployment => {
 
 /** A TokenClient of the deployment with `options`; closed with the test. */
 const clientOf = (options: Partial<TokenClientOptions>) => {
-  const { prefix } = deployed()
+  const { cluster } = deployed()
   const runtime = ManagedRuntime.make(TokenClient.layerConnect({
-    nats: { servers: [inject("natsUrl")], name: `${prefix}-client` },
-    prefix,
-    verifyKey: defaultSigningKeys.publicKeyPem,
+    nats: { servers: [inject("natsUrl")], name: `${cluster.prefix}-client` },
+    prefix: cluster.prefix,
+    verifyKey: cluster.verifyKey,
     ...options
   }))
   onTestFinished(() => runtime.dispose())
@@ -63,7 +55,7 @@ const clientOf = (options: Partial<TokenClientOptions>) => {
 
 /** Fails naming the access token found in `text` among those the upstream issued, if any. */
 const expectNoIssuedToken = (text: string) => {
-  const issued = deployed().upstream.sim.issuedTokens()
+  const issued = deployed().cluster.sim.issuedTokens()
   expect(issued.length).toBeGreaterThan(0)
   for (const token of issued) expect(text.includes(token), "an access token in clear on the bus").toBe(false)
 }
@@ -72,12 +64,8 @@ describe("replicas with a bus key", () => {
   useReplicaCleanup()
 
   beforeAll(async () => {
-    const upstream = await startUpstream()
+    // The prefix is chosen here so the raw subscriber is there before the replicas' first update.
     const prefix = randomPrefix()
-    const config = {
-      ...replicaConfig({ natsUrl: inject("natsUrl"), prefix, upstream, lease: testLease }),
-      bus: { keys: [{ id: "bus-1", key: { env: BUS_KEY_ENV } }] }
-    }
     const wire = await connect({ servers: inject("natsUrl"), name: `${prefix}-wire` })
     const updates: Array<string> = []
     const subscription = wire.subscribe(`${prefix}.token.${PROVIDER}.updates`)
@@ -85,18 +73,28 @@ describe("replicas with a bus key", () => {
       for await (const message of subscription) updates.push(message.string())
     })()
     await wire.flush()
-    deployment = { upstream, prefix, wire, updates }
-    await startReplicas(2, config, { env: { [SECRET_ENV]: upstream.clientSecret, [BUS_KEY_ENV]: BUS_KEY } })
+    const cluster = await startCluster({
+      natsUrl: inject("natsUrl"),
+      replicas: 2,
+      lease: testLease,
+      bus: true,
+      prefix,
+      connection: wire
+    })
+    deployment = { cluster, wire, updates }
   })
 
   afterAll(async () => {
+    await deployment?.cluster.stop()
     await deployment?.wire.close()
-    await deployment?.upstream.sim.close()
   })
 
   it("send nothing a raw subscriber or requester can use, and a client with the key gets the real tokens", async () => {
-    const { prefix, updates, upstream, wire } = deployed()
-    const reply = await requestReply(wire, `${prefix}.token.${PROVIDER}.get`, getPayload, 10_000)
+    const { cluster, updates, wire } = deployed()
+    const upstream = cluster.upstream
+    const [busKey] = cluster.busKeys
+    expect(busKey?.id).toBe("bus-1")
+    const reply = await requestReply(wire, cluster.subjects.get(), getPayload, 10_000)
     if (!reply.ok) throw new Error(`expected a token, got ${JSON.stringify(reply.error)}`)
     const raw = reply.token as unknown as Record<string, unknown>
     expect(raw["accessToken"]).toBeUndefined()
@@ -104,7 +102,7 @@ describe("replicas with a bus key", () => {
     expect(raw["provider"]).toBe(PROVIDER)
     expectNoIssuedToken(JSON.stringify(reply))
 
-    const run = clientOf({ busKeys: [{ id: "bus-1", key: Redacted.make(BUS_KEY) }] })
+    const run = clientOf({ busKeys: cluster.busKeys })
     const first = await run((client) => client.getToken(PROVIDER))
     if (Exit.isFailure(first)) throw new Error(`the client with the key failed: ${String(first.cause)}`)
     expect(first.value.version).toBe(raw["version"])
@@ -124,6 +122,7 @@ describe("replicas with a bus key", () => {
     expectNoIssuedToken(updates.join("\n"))
     const held = await run((client) => Effect.sync(() => client.peek(PROVIDER)))
     expect(Exit.isSuccess(held) && held.value?.version).toBe(next.value.version)
+    cluster.expectNoSecretsInLogs()
   })
 
   it("a client without the key fails with UnsealableToken", async () => {

@@ -5,7 +5,9 @@
 // PROTOCOL.md stops being enough for a client, or the service stops doing
 // what it says, these tests fail. It is given the cluster's public key, so
 // every token it uses is one whose signature it checked itself, from the
-// canonical form PROTOCOL.md describes.
+// canonical form PROTOCOL.md describes; against a cluster that seals the bus,
+// given its bus key, it opens the tokens itself (Go's AES-GCM), and without
+// the key it uses none.
 import { execFile, spawn } from "node:child_process"
 import { generateKeyPairSync } from "node:crypto"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
@@ -47,12 +49,12 @@ const goEnv = (dir: string) => ({
   GOCACHE: join(dir, "gocache")
 })
 
-/** `pem` in a file of its own, removed when the test ends: what `--verify-key` reads. */
-const keyFile = async (pem: string): Promise<string> => {
+/** `content` in a file of its own, removed when the test ends: what `--verify-key` and `--bus-key` read. */
+const keyFile = async (content: string, name = "verify-key.pem"): Promise<string> => {
   const dir = await mkdtemp(join(tmpdir(), "tokenbus-go-key-"))
   onTestFinished(() => rm(dir, { recursive: true, force: true }))
-  const path = join(dir, "verify-key.pem")
-  await writeFile(path, pem)
+  const path = join(dir, name)
+  await writeFile(path, content)
   return path
 }
 
@@ -262,6 +264,8 @@ describe("the Go consumer of examples/go-consumer", () => {
     const { stdout } = await execFileAsync("go", ["test", "-v", "."], { cwd: SOURCE_DIR, env: goEnv(dir) })
     expect(stdout).toContain("--- PASS: TestCanonicalBytesOfTheExample")
     expect(stdout).toContain("--- PASS: TestTheExampleVerifies")
+    expect(stdout).toContain("--- PASS: TestTheSealedExampleHasTheDocumentsBytes")
+    expect(stdout).toContain("--- PASS: TestTheSealedExampleOpensAndVerifies")
   })
 
   it("refuses forged updates and keeps using the cluster's token", async () => {
@@ -300,6 +304,41 @@ describe("the Go consumer of examples/go-consumer", () => {
     expect(code).toBe(1)
     expect(stderr).toMatch(/reply on .*\.get dropped: the token's signature does not verify with the cluster's key/)
     expect(stepsNamed(run.steps, "call")).toEqual([])
+  })
+
+  it("against a cluster that seals the bus, opens its tokens with the bus key, and uses none without it", async () => {
+    const binary = await consumerBinary()
+    const cluster = await clusterForTest({ replicas: 2, bus: true })
+    const sealed = await cluster.firstToken()
+    expect(sealed.accessToken).toBeUndefined()
+    const [busKey] = cluster.busKeys
+    if (busKey === undefined) throw new Error("the cluster has no bus key")
+    const verifyKey = await keyFile(cluster.verifyKey)
+    const busKeyFile = await keyFile(busKey.key, "bus.key")
+    const before = cluster.sim.counters()
+
+    const run = runConsumer(binary, [
+      ...argsFor(2, cluster.sim.resourceUrl, verifyKey, cluster.prefix),
+      ...["--bus-key", `${busKey.id}=${busKeyFile}`]
+    ])
+    const { code, stdout, stderr } = await run.exited
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" })
+    expect(stepsNamed(run.steps, "subscribed")).toMatchObject([{ verified: true, busKeys: 1 }])
+    expect(stepsNamed(run.steps, "call")).toMatchObject([
+      { round: 1, version: sealed.version, status: 200 },
+      { round: 2, version: sealed.version, status: 200 }
+    ])
+    // The resource accepted the token the consumer opened: the one the upstream issued.
+    expect(cluster.sim.counters().resourceOk - before.resourceOk).toBe(2)
+    for (const token of cluster.sim.issuedTokens()) expect(stdout.includes(token)).toBe(false)
+
+    const keyless = runConsumer(binary, argsFor(1, cluster.sim.resourceUrl, verifyKey, cluster.prefix))
+    const refused = await keyless.exited
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      new RegExp(`reply on .*\\.get dropped: the token is sealed with bus key ${busKey.id}, which this consumer`)
+    )
+    expect(stepsNamed(keyless.steps, "call")).toEqual([])
   })
 
   it("fails at once with a message when no replica serves the prefix", async () => {

@@ -7,8 +7,6 @@
 // with a typed error saying why. The CLI's `get` and `reset` reach the same
 // servers through `--config` and `--creds`. No secret may appear in any
 // message, log or output; a leak check names what leaked, never its value.
-import { spawn } from "node:child_process"
-import { join } from "node:path"
 import { type ClientNatsOptions, TokenbusClient } from "@tokenbus/client"
 import {
   logMsg,
@@ -25,9 +23,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ConfiguredNatsServer, startConfiguredNatsServer } from "./support/NatsServerConfig.ts"
 import { credentialMethods, credsMethodName, type SecuredNats, tlsMethods } from "./support/SecuredNats.ts"
+import { runCli } from "./support/runCli.ts"
 import { useReplicaCleanup } from "./support/useReplicaCleanup.ts"
-
-const bin = join(import.meta.dirname, "../packages/service/src/bin.ts")
 
 /** Fails naming each secret found in `text`, never printing it. */
 const expectNoSecret = (what: string, text: string, secrets: Readonly<Record<string, string>>) => {
@@ -48,15 +45,6 @@ const connectFailure = async (nats: ClientNatsOptions) => {
   const { _tag, message } = error as { readonly _tag: string; readonly message: string }
   return { _tag, message }
 }
-
-const runCli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
-  new Promise<{ readonly code: number | null; readonly output: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } })
-    let output = ""
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.once("exit", (code) => resolve({ code, output }))
-  })
 
 interface Deployment {
   readonly method: SecuredNats

@@ -188,8 +188,9 @@ describe("provider kinds side by side", () => {
       20_000,
       "no proactive renewals"
     )
-    const renewed = await getToken("itempath")
-    expect(renewed.version).toBeGreaterThan(first.version)
+    // The log line is written at commit; the broadcast may reach the replica that answers a moment later.
+    let renewed = first
+    await waitUntil(async () => (renewed = await getToken("itempath")).version > first.version, 5_000, "no newer token")
     expect(renewed.reason).toBe("proactive")
     // Each renewal was one refresh call; the only login is the first one.
     const proactive = mintLines("itempath", "proactive").length

@@ -1,6 +1,7 @@
 // Command go-consumer is a tokenbus consumer written from PROTOCOL.md alone:
 // it keeps the newest token of one provider (from replies and from the
-// updates subject; given the cluster's public key, only tokens it signed),
+// updates subject; given the cluster's public key, only tokens it signed;
+// given its bus keys, opening the tokens it sealed),
 // calls the provider's protected resource with it for a
 // number of rounds, and on a 401 reports the token's version and retries once
 // with the token it gets back. It prints one JSON line per step, naming token
@@ -27,6 +28,7 @@ import (
 type options struct {
 	servers        string
 	verifyKey      string
+	busKeys        BusKeys
 	prefix         string
 	provider       string
 	resourceURL    string
@@ -42,13 +44,14 @@ var (
 )
 
 func parseOptions(args []string) (options, error) {
-	var o options
+	o := options{busKeys: BusKeys{}}
 	flags := flag.NewFlagSet("go-consumer", flag.ContinueOnError)
 	flags.StringVar(&o.servers, "servers", nats.DefaultURL, "NATS server URLs, comma-separated")
 	flags.StringVar(&o.prefix, "prefix", "tokenbus", "the deployment's subject prefix")
 	flags.StringVar(&o.provider, "provider", "project44", "the provider id")
 	flags.StringVar(&o.resourceURL, "resource-url", "", "the upstream URL to GET with the token (required)")
 	flags.StringVar(&o.verifyKey, "verify-key", "", "the cluster's public key (a PEM file): use only tokens it signed")
+	flags.Var(o.busKeys, "bus-key", "a bus key as <id>=<file> (the base64 of its 32 bytes), once per key: open sealed tokens")
 	flags.IntVar(&o.rounds, "rounds", 1, "how many calls of the resource to make")
 	flags.DurationVar(&o.interval, "interval", time.Second, "the pause between rounds")
 	// PROTOCOL.md: the service's requestTimeoutMillis (default 5000 ms) plus 2 s.
@@ -137,7 +140,7 @@ func run(o options, out *output) error {
 		conn.Close()
 	}()
 	subjects := Subjects{Prefix: o.prefix, Provider: o.provider}
-	checker := Checker{Provider: o.provider}
+	checker := Checker{Provider: o.provider, BusKeys: o.busKeys}
 	if o.verifyKey != "" {
 		if checker.Key, err = loadVerifyKey(o.verifyKey); err != nil {
 			return fmt.Errorf("--verify-key %s: %w", o.verifyKey, err)
@@ -152,7 +155,7 @@ func run(o options, out *output) error {
 	if err := conn.Flush(); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", subjects.Updates(), err)
 	}
-	out.step("subscribed", map[string]any{"subject": subjects.Updates(), "verified": checker.Key != nil})
+	out.step("subscribed", map[string]any{"subject": subjects.Updates(), "verified": checker.Key != nil, "busKeys": len(o.busKeys)})
 
 	for round := 1; round <= o.rounds; round++ {
 		if round > 1 {

@@ -15,15 +15,17 @@ import (
 const protocolVersion = 1
 
 // Token is a token as tokenbus sends it. AccessToken is a secret: it goes into
-// the Authorization header and nowhere else.
+// the Authorization header and nowhere else. A cluster with a bus key sends
+// SealedAccessToken instead, which BusKeys.Open turns into AccessToken.
 type Token struct {
-	Provider    string   `json:"provider"`
-	Version     int64    `json:"version"`
-	AccessToken string   `json:"accessToken"`
-	TokenType   string   `json:"tokenType"`
-	IssuedAt    float64  `json:"issuedAt"`
-	ExpiresAt   *float64 `json:"expiresAt,omitempty"`
-	Reason      string   `json:"reason"`
+	Provider          string   `json:"provider"`
+	Version           int64    `json:"version"`
+	AccessToken       string   `json:"accessToken"`
+	SealedAccessToken *string  `json:"sealedAccessToken,omitempty"`
+	TokenType         string   `json:"tokenType"`
+	IssuedAt          float64  `json:"issuedAt"`
+	ExpiresAt         *float64 `json:"expiresAt,omitempty"`
+	Reason            string   `json:"reason"`
 }
 
 // Expired reports whether the upstream's expiresAt, when it gave one, has passed.

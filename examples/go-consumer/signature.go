@@ -85,19 +85,26 @@ func loadVerifyKey(path string) (ed25519.PublicKey, error) {
 
 // Checker decides whether a token may be used. Key is nil when the consumer
 // was given none: it then takes unsigned tokens (PROTOCOL.md says what that
-// exposes).
+// exposes). BusKeys open sealed tokens (sealing.go); without them a sealed
+// token is refused.
 type Checker struct {
 	Key      ed25519.PublicKey
 	Provider string
+	BusKeys  BusKeys
 }
 
-// Check returns why token (with its signature, nil when absent) may not be used, or nil.
+// Check returns why token (with its signature, nil when absent) may not be
+// used, or nil; a sealed token is opened in place first, since the
+// signature covers it in clear.
 func (c Checker) Check(token *Token, signature *string, now time.Time) error {
 	if token.Provider != c.Provider {
 		return fmt.Errorf("a token of provider %q, not %q", token.Provider, c.Provider)
 	}
 	if token.Version > (now.UnixMilli()+versionSkew.Milliseconds())*1000 {
 		return fmt.Errorf("version %d is far ahead of this clock", token.Version)
+	}
+	if err := c.BusKeys.Open(token); err != nil {
+		return err
 	}
 	if c.Key == nil {
 		return nil

@@ -3,9 +3,7 @@
 // prefix its permissions allow; random passwords for a run; raw nats.js
 // connections as any of them, with what the server refuses them recorded;
 // and the `tokenbus` command run as a child process, as an operator runs it.
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { fileURLToPath } from "node:url"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 
 export interface RoleUser {
@@ -90,14 +88,4 @@ export const rejectionOf = async (promise: Promise<unknown>) => {
   throw new Error("expected a rejection")
 }
 
-const bin = fileURLToPath(new URL("../../packages/service/src/bin.ts", import.meta.url))
-
-/** `tokenbus <args>` as a child process; its exit code and everything it wrote. */
-export const runCli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
-  new Promise<{ readonly code: number | null; readonly output: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } })
-    let output = ""
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.once("exit", (code) => resolve({ code, output }))
-  })
+export { runCli } from "./runCli.ts"

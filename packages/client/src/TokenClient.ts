@@ -117,18 +117,19 @@ const make = Effect.fnUntraced(function*(options: TokenClientOptions) {
   const dropped = yield* makeBoundedWarning(droppedTokensMessage)
   const timeoutMillis = options.requestTimeoutMillis ?? defaultRequestTimeoutMillis
   const ask = makeAskService({ nats, cache, timeoutMillis, kept, dropped })
-  const follow = yield* makeProviderUpdates({ nats, subjects, cache, kept, dropped })
+  const { following, refused } = yield* makeProviderUpdates({ nats, subjects, cache, kept, dropped })
 
-  const askGet = (provider: string) =>
-    follow(provider).pipe(Effect.andThen(ask(provider, subjects.get(provider), getPayload)))
-  const { getToken, peek } = makeCurrentToken({ cache, clock, askGet })
+  const askGet = (provider: string) => following(provider, ask(provider, subjects.get(provider), getPayload))
+  const current = makeCurrentToken({ cache, clock, askGet })
+  // A token whose updates NATS refused is not kept current: not handed out, and asked for (and refused) again.
+  const peek = (provider: string) => (refused(provider) ? undefined : current.peek(provider))
+  const getToken = (provider: string) => (refused(provider) ? askGet(provider) : current.getToken(provider))
 
   const reportUnauthorized = Effect.fn("TokenClient.reportUnauthorized")(function*(token: Token) {
     const newer = peek(token.provider)
     if (newer !== undefined && newer.version > token.version) return newer
     const report = JSON.stringify({ v: protocolVersion, version: token.version })
-    yield* follow(token.provider)
-    return yield* ask(token.provider, subjects.unauthorized(token.provider), report)
+    return yield* following(token.provider, ask(token.provider, subjects.unauthorized(token.provider), report))
   })
 
   yield* catchUpOnReconnect(nats.reconnects, () => held, askGet)

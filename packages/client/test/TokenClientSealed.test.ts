@@ -19,11 +19,12 @@ import {
   TokenReplyJson,
   TokenUpdateJson
 } from "@tokenbus/core"
-import { makeMemoryNats, type MemoryNatsConnection } from "@tokenbus/nats/testing"
-import { Effect, Logger, Redacted, References, Result, Schema } from "effect"
+import type { MemoryNatsConnection } from "@tokenbus/nats/testing"
+import { Effect, Redacted, Result, Schema } from "effect"
 import { droppedTokensMessage } from "../src/TokenClient.ts"
 import type { BusKeyInput } from "../src/TokenClientOptions.ts"
-import { advance, clientOn, PROVIDER, serveScripted, subjects, tokenOf } from "./support/FakeReplica.ts"
+import { capturingLogs, type Line } from "./support/CapturedLogs.ts"
+import { advance, clientOn, PROVIDER, replicaAnswering, subjects, tokenOf } from "./support/FakeReplica.ts"
 
 const cluster = Result.getOrThrow(signingKeyFromPem(generateSigningKeyPair().privateKeyPem))
 const verifyKey = cluster.verifyKey.pem
@@ -54,14 +55,6 @@ const publishSealed = (connection: MemoryNatsConnection, key: SealingKey, token:
       signature: signToken(cluster, token)
     })
   )
-
-const replicaAnswering = (reply: (n: number) => string) =>
-  Effect.gen(function*() {
-    const nats = yield* makeMemoryNats
-    const connection = yield* nats.connection("replica")
-    yield* serveScripted(connection, "get", (n) => reply(n))
-    return { nats, connection }
-  })
 
 const secretOf = (token: Token | undefined) => (token === undefined ? undefined : Redacted.value(token.accessToken))
 
@@ -109,15 +102,8 @@ describe("TokenClient without the bus key a token names", () => {
     }))
 
   it.effect("drops sealed updates it cannot open, keeps what it holds, and logs them at a bounded rate", () => {
-    const lines: Array<{ readonly message: string; readonly annotations: Record<string, unknown> }> = []
-    const capture = Logger.layer([
-      Logger.make(({ fiber, message }) => {
-        const parts = Array.isArray(message) ? message : [message]
-        const annotations = { ...fiber.getRef(References.CurrentLogAnnotations) }
-        lines.push({ message: parts.map(String).join(" "), annotations })
-      })
-    ])
-    return Effect.gen(function*() {
+    const lines: Array<Line> = []
+    return capturingLogs(lines, Effect.gen(function*() {
       const old = busKey("bus-1")
       const unknown = busKey("bus-2")
       const { connection, nats } = yield* replicaAnswering(() => sealedReply(old.key, tokenOf(1)))
@@ -131,6 +117,6 @@ describe("TokenClient without the bus key a token names", () => {
       const drops = lines.filter((line) => line.message === droppedTokensMessage)
       assert.deepStrictEqual(drops.map((line) => line.annotations["reasons"]), ["sealed-unknown-key=3"])
       assert.notInclude(JSON.stringify(lines), "secret-")
-    }).pipe(Effect.provide(capture))
+    }))
   })
 })

@@ -16,10 +16,11 @@ import {
   TokenReplyJson,
   TokenUpdateJson
 } from "@tokenbus/core"
-import { makeMemoryNats, type MemoryNatsConnection } from "@tokenbus/nats/testing"
-import { Effect, Logger, References, Result, Schema } from "effect"
+import type { MemoryNatsConnection } from "@tokenbus/nats/testing"
+import { Effect, Result, Schema } from "effect"
 import { droppedTokensMessage } from "../src/TokenClient.ts"
-import { advance, clientOn, okReply, PROVIDER, serveScripted, subjects, tokenOf } from "./support/FakeReplica.ts"
+import { capturingLogs, type Line } from "./support/CapturedLogs.ts"
+import { advance, clientOn, okReply, PROVIDER, replicaAnswering, subjects, tokenOf } from "./support/FakeReplica.ts"
 
 const newKey = (): SigningKey => Result.getOrThrow(signingKeyFromPem(generateSigningKeyPair().privateKeyPem))
 const cluster = newKey()
@@ -38,30 +39,6 @@ const publishUpdate = (connection: MemoryNatsConnection, subjectProvider: string
       ...(key === undefined ? {} : { signature: signToken(key, token) })
     })
   )
-
-interface Line {
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-/** Runs `test` with every log line captured into `lines`. */
-const capturingLogs = <A, E, R>(lines: Array<Line>, test: Effect.Effect<A, E, R>) =>
-  test.pipe(Effect.provide(Logger.layer([
-    Logger.make(({ fiber, message }) => {
-      const parts = Array.isArray(message) ? message : [message]
-      const annotations = { ...fiber.getRef(References.CurrentLogAnnotations) }
-      lines.push({ message: parts.map(String).join(" "), annotations })
-    })
-  ])))
-
-/** A replica answering every `get` with `reply(n)`, and a connection to publish updates from. */
-const replicaAnswering = (reply: (n: number) => string) =>
-  Effect.gen(function*() {
-    const nats = yield* makeMemoryNats
-    const connection = yield* nats.connection("replica")
-    yield* serveScripted(connection, "get", (n) => reply(n))
-    return { nats, connection }
-  })
 
 describe("TokenClient with verifyKey", () => {
   it.effect("uses a reply the cluster signed, and follows the updates it signs", () =>

@@ -5,25 +5,17 @@
 // public key, a token signed by anyone else or not at all. Tokens from the
 // replica's own sources skip the signature, never the clock.
 import { assert, describe, it } from "@effect/vitest"
-import { Redacted, Result, Schema } from "effect"
+import { Result, Schema } from "effect"
 import { TokenUpdateJson } from "../src/Messages.ts"
-import { Token } from "../src/Token.ts"
+import type { Token } from "../src/Token.ts"
 import { TokenCache } from "../src/TokenCache.ts"
 import { generateSigningKeyPair, type SigningKey, signingKeyFromPem, signToken } from "../src/TokenSignature.ts"
+import { now, tokenOf } from "./support/HostileUpdates.ts"
 
-const now = 1_795_458_490_414
 const clock = () => now
 const day = 24 * 60 * 60 * 1000
 
-const token = (version: number, provider = "project44") =>
-  new Token({
-    provider,
-    version,
-    accessToken: Redacted.make(`${provider}-${version}`),
-    tokenType: "Bearer",
-    issuedAt: now,
-    reason: "initial"
-  })
+const token = (version: number, provider = "project44") => tokenOf(provider, version)
 
 const newKey = (): SigningKey => Result.getOrThrow(signingKeyFromPem(generateSigningKeyPair().privateKeyPem))
 const cluster = newKey()

@@ -21,6 +21,7 @@ import {
   verifyToken
 } from "../src/TokenSignature.ts"
 import { isSealedToken } from "../src/WireToken.ts"
+import { exampleToken } from "./support/ExampleToken.ts"
 
 const examplePrivatePem = [
   "-----BEGIN PRIVATE KEY-----",
@@ -35,16 +36,6 @@ const examplePublicPem = [
 const exampleCanonicalHex = "746f6b656e6275732f746f6b656e2f7631000000000970726f6a6563743434000660f5c187b3b0" +
   "0000000b7034345f6578616d706c6500000006424541524552427a209aa602e00001427a20c3d8e2e00000000007696e697469616c"
 const exampleSignature = "HOad8djL/Buf0xr9NwoleE38R5iiw2/P6mSTQ1P4TicVV/MtddUTz46iT48cobvtmbJ3BJehX3zxX6Pp/HvmDw=="
-
-const exampleToken = new Token({
-  provider: "project44",
-  version: 1_795_458_490_414_000,
-  accessToken: Redacted.make("p44_example"),
-  tokenType: "BEARER",
-  issuedAt: 1_795_458_490_414,
-  expiresAt: 1_795_501_690_414,
-  reason: "initial"
-})
 
 const keyOf = (pem: string): SigningKey => Result.getOrThrow(signingKeyFromPem(Redacted.make(pem)))
 const exampleKey = keyOf(examplePrivatePem)

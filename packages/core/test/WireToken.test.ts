@@ -17,16 +17,8 @@ import { type SealingError, type SealingKey, sealingKey, sealingKeyFromBase64 } 
 import { MintReason, Token } from "../src/Token.ts"
 import { verifyKeyFromPem, verifyToken } from "../src/TokenSignature.ts"
 import { busAad, isSealedToken, openToken, sealToken, type WireToken } from "../src/WireToken.ts"
+import { exampleToken } from "./support/ExampleToken.ts"
 
-const exampleToken = new Token({
-  provider: "project44",
-  version: 1_795_458_490_414_000,
-  accessToken: Redacted.make("p44_example"),
-  tokenType: "BEARER",
-  issuedAt: 1_795_458_490_414,
-  expiresAt: 1_795_501_690_414,
-  reason: "initial"
-})
 // The bytes 0x00..0x1f, and 0x00..0x0b: public, never to be used.
 const exampleKeyBase64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 const exampleIv = Uint8Array.from({ length: 12 }, (_, index) => index)

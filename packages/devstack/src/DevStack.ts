@@ -3,7 +3,9 @@
  * local NATS server, the simulated project44 upstream, and replicas brokering
  * its token, all stopped together when the scope closes (Ctrl-C). It prints
  * what to try next, and where the public half of the replicas' signing key
- * is (a new pair each run) for a client that verifies tokens.
+ * is (a new pair each run) for a client that verifies tokens. With `sealBus`
+ * the replicas also seal tokens on the bus (a `bus` section with a new key
+ * each run), and it prints where that key is for a client that opens them.
  *
  * The replicas are the caller's: `launch` gets the configuration file's
  * content and a replica id and runs one replica in the scope. That keeps this
@@ -23,12 +25,15 @@ export interface DevStackOptions {
   readonly natsPort: number
   readonly upstreamPort: number
   readonly replicas: number
+  /** Seal the access token on the bus with a new bus key (PROTOCOL.md, "Sealed tokens"); default: in clear. */
+  readonly sealBus?: boolean
 }
 
 /** Runs one replica from `configJson` (a tokenbus configuration file's content) until the scope closes. */
 export type LaunchReplica<E> = (configJson: string, replicaId: string) => Effect.Effect<unknown, E, Scope.Scope>
 
 const CLIENT_ID = "tokenbus-dev"
+const BUS_KEY_ID = "dev-bus"
 
 interface SecretFiles {
   readonly clientSecret: string
@@ -38,11 +43,13 @@ interface SecretFiles {
   readonly signingKey: string
   /** Its public half, readable by anyone: what a client verifies tokens with (`verifyKey`). */
   readonly verifyKey: string
+  /** The bus key (base64 of 32 bytes, its own: never the storage key): what a client opens tokens with (`busKeys`). */
+  readonly busKey: string
 }
 
 /**
- * The client secret, the storage key and the signing key, in files only this user can read, as mounted
- * secrets would be, and the signing key's public half beside them.
+ * The client secret, the storage key, the bus key and the signing key, in files only this user can read, as
+ * mounted secrets would be, and the signing key's public half beside them.
  */
 const writeSecretFiles = (secret: string) =>
   Effect.acquireRelease(
@@ -50,6 +57,7 @@ const writeSecretFiles = (secret: string) =>
       const dir = await mkdtemp(join(tmpdir(), "tokenbus-dev-"))
       await writeFile(join(dir, "project44-secret"), secret, { mode: 0o600 })
       await writeFile(join(dir, "storage-key"), randomBytes(32).toString("base64"), { mode: 0o600 })
+      await writeFile(join(dir, "bus-key"), randomBytes(32).toString("base64"), { mode: 0o600 })
       const signing = generateKeyPairSync("ed25519")
       await writeFile(join(dir, "signing-key.pem"), signing.privateKey.export({ type: "pkcs8", format: "pem" }), {
         mode: 0o600
@@ -62,15 +70,17 @@ const writeSecretFiles = (secret: string) =>
     clientSecret: join(dir, "project44-secret"),
     storageKey: join(dir, "storage-key"),
     signingKey: join(dir, "signing-key.pem"),
-    verifyKey: join(dir, "verify-key.pem")
+    verifyKey: join(dir, "verify-key.pem"),
+    busKey: join(dir, "bus-key")
   })))
 
 /** The configuration file a replica of the dev stack reads: the real path, the secrets in files as in production. */
-const devConfigJson = (natsUrl: string, tokenUrl: string, files: SecretFiles): string =>
+const devConfigJson = (natsUrl: string, tokenUrl: string, files: SecretFiles, sealBus: boolean): string =>
   JSON.stringify({
     nats: { servers: [natsUrl], name: "tokenbus-dev" },
     storage: { keys: [{ id: "dev", key: { file: files.storageKey } }], writeKey: "dev" },
     signing: { privateKey: { file: files.signingKey } },
+    ...(sealBus ? { bus: { keys: [{ id: BUS_KEY_ID, key: { file: files.busKey } }] } } : {}),
     providers: [{
       id: "project44",
       kind: "oauth2-client-credentials",
@@ -80,6 +90,10 @@ const devConfigJson = (natsUrl: string, tokenUrl: string, files: SecretFiles): s
       clientAuth: "basic"
     }]
   })
+
+/** How a client gets the bus key: the key itself stays in its file. */
+const busKeysHint = (file: string) =>
+  `a client's busKeys is [{ id: "${BUS_KEY_ID}", key: <the base64 in ${file}> }] (a new key each run)`
 
 /** Starts the stack, prints what to try, and runs until interrupted. */
 export const runDevStack = <E>(
@@ -91,7 +105,8 @@ export const runDevStack = <E>(
     const clientSecret = randomBytes(16).toString("hex")
     const upstream = yield* acquireProject44Sim({ clientId: CLIENT_ID, clientSecret, port: options.upstreamPort })
     const files = yield* writeSecretFiles(clientSecret)
-    const configJson = devConfigJson(nats.url, upstream.tokenUrl, files)
+    const sealBus = options.sealBus === true
+    const configJson = devConfigJson(nats.url, upstream.tokenUrl, files, sealBus)
     for (let index = 0; index < options.replicas; index++) {
       yield* launch(configJson, `dev-replica-${index + 1}`)
     }
@@ -99,9 +114,11 @@ export const runDevStack = <E>(
       [
         `tokenbus dev is running: NATS ${nats.url}, simulated project44 ${upstream.baseUrl}, ` +
         `${options.replicas} replica(s).`,
-        `Get a token:        pnpm tokenbus get project44 --servers ${nats.url}`,
+        `Get a token:        pnpm tokenbus get project44 --servers ${nats.url}` +
+        (sealBus ? ` --bus-key ${BUS_KEY_ID}=${files.busKey}` : ""),
         `Upstream counters:  curl ${upstream.baseUrl}/_sim/counters`,
         `Verify tokens:      a client's verifyKey is the PEM in ${files.verifyKey} (a new key each run)`,
+        ...(sealBus ? [`Open sealed tokens: ${busKeysHint(files.busKey)}`] : []),
         "Stop with Ctrl-C."
       ].join("\n")
     )

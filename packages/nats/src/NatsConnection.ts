@@ -10,11 +10,11 @@ import { authConnectOptions, authProblem } from "./internal/AuthOptions.ts"
 import { connectFailure, shownServers } from "./internal/ConnectFailure.ts"
 import { waitForFirstConnect } from "./internal/FirstConnect.ts"
 import { type BucketOptions, openBucket } from "./internal/OpenBucket.ts"
-import { requestError } from "./internal/RequestFailure.ts"
+import { deniedOf, requestError } from "./internal/RequestFailure.ts"
 import { drainMillis, serveWith } from "./internal/Serve.ts"
 import type { KvBucket } from "./KvBucket.ts"
 import { type NatsAuth, type NatsTls, natsTlsProblem } from "./NatsAuth.ts"
-import { KvError, NatsConnectError, NatsPublishError, type NatsRequestError } from "./NatsError.ts"
+import { KvError, NatsConnectError, type NatsDenied, NatsPublishError, type NatsRequestError } from "./NatsError.ts"
 
 export interface NatsConnectionOptions {
   readonly servers: ReadonlyArray<string>
@@ -41,6 +41,16 @@ export interface NatsConnectionOptions {
 
 export type { BucketOptions } from "./internal/OpenBucket.ts"
 
+export interface SubscribeOptions {
+  readonly queue?: string
+  /**
+   * Told when the server refuses the subscription (the NATS user may not
+   * subscribe to the subject): the refusal comes after `subscribe` has
+   * returned, and the subscription then receives nothing.
+   */
+  readonly onDenied?: (denied: NatsDenied) => void
+}
+
 /** A message a subscription received: what handlers may read and answer. */
 export type InboundMessage = Pick<Msg, "subject" | "data" | "reply" | "respond" | "string">
 
@@ -53,7 +63,7 @@ export class NatsConnection extends Context.Service<NatsConnection, {
    */
   readonly subscribe: (
     subject: string,
-    options: { readonly queue?: string },
+    options: SubscribeOptions,
     onMessage: (message: InboundMessage) => void
   ) => Effect.Effect<void, never, Scope.Scope>
   /**
@@ -177,7 +187,7 @@ const closeRaw = (connection: RawConnection) =>
 const subscribe = (
   raw: RawConnection,
   subject: string,
-  { queue }: { readonly queue?: string },
+  { onDenied, queue }: SubscribeOptions,
   onMessage: (message: InboundMessage) => void
 ) =>
   Effect.acquireRelease(
@@ -185,7 +195,9 @@ const subscribe = (
       raw.subscribe(subject, {
         ...(queue === undefined ? {} : { queue }),
         callback: (error, message) => {
-          if (error === null) onMessage(message)
+          if (error === null) return onMessage(message)
+          const denied = deniedOf(error)
+          if (denied !== undefined) onDenied?.(denied)
         }
       })
     ),

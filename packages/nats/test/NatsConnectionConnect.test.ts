@@ -3,37 +3,10 @@
 // NATS is restarting does: the wait can be interrupted (a replica must stop on
 // SIGTERM before NATS is up), and once it is, nats.js stops dialling, so an
 // interrupted connect leaves nothing running behind it.
-import { createServer, type Socket } from "node:net"
-import type { AddressInfo } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { NatsConnection } from "../src/NatsConnection.ts"
-
-/** A TCP server that counts connections and closes each as soon as it opens. */
-const droppingServer = Effect.acquireRelease(
-  Effect.promise(() =>
-    new Promise<{ readonly url: string; readonly accepted: () => number; readonly close: () => Promise<void> }>(
-      (resolve) => {
-        let accepted = 0
-        const sockets = new Set<Socket>()
-        const server = createServer((socket) => {
-          accepted += 1
-          sockets.add(socket)
-          socket.destroy()
-        })
-        server.listen(0, "127.0.0.1", () => {
-          const { port } = server.address() as AddressInfo
-          resolve({
-            url: `nats://127.0.0.1:${port}`,
-            accepted: () => accepted,
-            close: () => new Promise((done) => server.close(() => done()))
-          })
-        })
-      }
-    )
-  ),
-  (server) => Effect.promise(server.close)
-)
+import { droppingServer } from "./support/DroppingServer.ts"
 
 describe("NatsConnection's first connection", () => {
   it.live("waiting for it can be interrupted, and no dial follows", () =>

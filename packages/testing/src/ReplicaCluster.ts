@@ -3,15 +3,17 @@
  * own simulated project44 with random credentials, a replica configuration
  * with a random subject prefix (so clusters sharing one NATS server never see
  * each other's subjects or KV buckets) and a signing key pair of its own
- * (`verifyKey` is what its clients verify with), N replica processes, and a
- * raw NATS connection for wire-level requests. It finds the leader from the
- * replicas' logs, dumps those logs for failure output, and checks them for
- * leaked secrets.
+ * (`verifyKey` is what its clients verify with), optionally a bus key of its
+ * own (`busKeys` is what its clients open tokens with), N replica processes,
+ * and a raw NATS connection for wire-level requests. It finds the leader
+ * from the replicas' logs, dumps those logs for failure output, and checks
+ * them for leaked secrets.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { rm } from "node:fs/promises"
 import { dirname } from "node:path"
 import type { Project44Sim, Project44SimOptions } from "@tokenbus/sim"
+import { BUS_KEY_ENV, type BusKey, generateBusKey, testBus } from "./BusKeys.ts"
 import { currentLeader, type LeaderInfo } from "./currentLeader.ts"
 import { type LogLine, logMsg, type LogPredicate } from "./LogLine.ts"
 import { type LeaseSettings, PROVIDER, randomPrefix, replicaConfig, SECRET_ENV } from "./ReplicaConfig.ts"
@@ -39,6 +41,10 @@ export interface ClusterOptions {
   /** Fields that replace the provider's defaults (rate limit, circuit breaker, secret source...). */
   readonly provider?: Readonly<Record<string, unknown>>
   readonly sim?: Partial<Project44SimOptions>
+  /** Seal tokens on the bus with a key of the cluster's own (`cluster.busKeys`); default: in clear. */
+  readonly bus?: boolean
+  /** The subject prefix; default: a random one, unique per cluster. */
+  readonly prefix?: string
   readonly replica?: StartReplicaOptions
   /** A connection of the caller's for the wire requests, left open by `stop`; default: one of the cluster's own. */
   readonly connection?: NatsConnection
@@ -52,6 +58,7 @@ interface ClusterFields {
   readonly config: Record<string, unknown>
   /** Absent: the test process's default pair, what replicas started without a key of their own sign with. */
   readonly signingKeys?: SigningKeys
+  readonly busKey?: BusKey
   readonly replicas: Array<ReplicaProcess>
   readonly replicaOptions: StartReplicaOptions
   readonly nats: NatsConnection
@@ -67,6 +74,8 @@ export class ReplicaCluster {
   readonly config: Record<string, unknown>
   /** The key pair the replicas sign with (the private key reaches them through `$TOKENBUS_SIGNING_KEY`). */
   readonly signingKeys: SigningKeys
+  /** The key the replicas seal tokens on the bus with (through `$TOKENBUS_TEST_BUS_KEY`); absent: in clear. */
+  readonly busKey: BusKey | undefined
   /** Every replica of the cluster, stopped ones included. */
   readonly replicas: Array<ReplicaProcess>
   /** The raw connection wire requests go through. */
@@ -81,6 +90,7 @@ export class ReplicaCluster {
     this.upstream = fields.upstream
     this.config = fields.config
     this.signingKeys = fields.signingKeys ?? defaultSigningKeys
+    this.busKey = fields.busKey
     this.replicas = fields.replicas
     this.nats = fields.nats
     this.#replicaOptions = fields.replicaOptions
@@ -94,6 +104,11 @@ export class ReplicaCluster {
   /** The public key, PEM: a client's `verifyKey`. */
   get verifyKey(): string {
     return this.signingKeys.publicKeyPem
+  }
+
+  /** The ring a client opens the cluster's tokens with (`busKeys`): empty when it sends them in clear. */
+  get busKeys(): ReadonlyArray<BusKey> {
+    return this.busKey === undefined ? [] : [this.busKey]
   }
 
   /** Subject and bucket names as PROTOCOL.md gives them, for the simulated provider unless told. */
@@ -177,6 +192,7 @@ export class ReplicaCluster {
       ["the client secret", clientSecret],
       ["the Basic header", Buffer.from(`${clientId}:${clientSecret}`).toString("base64")],
       ["the signing key", privateKeyBody(this.signingKeys)],
+      ...this.busKeys.map((key) => [`bus key ${key.id}`, key.key] as const),
       ...this.sim.issuedTokens().flatMap((token, index) => [
         [`issued token #${index + 1}`, token] as const,
         // the random part alone, in case a prefix were stripped
@@ -210,18 +226,24 @@ export class ReplicaCluster {
 
 export const startCluster = async (options: ClusterOptions): Promise<ReplicaCluster> => {
   const name = options.name ?? "replica"
-  const prefix = randomPrefix()
+  const prefix = options.prefix ?? randomPrefix()
   const upstream = await startUpstream(options.sim)
+  const busKey = options.bus === true ? generateBusKey() : undefined
   const config = replicaConfig({
     natsUrl: options.natsUrl,
     prefix,
     upstream,
     ...(options.lease === undefined ? {} : { lease: options.lease }),
     ...(options.requestTimeoutMillis === undefined ? {} : { requestTimeoutMillis: options.requestTimeoutMillis }),
-    ...(options.provider === undefined ? {} : { provider: options.provider })
+    ...(options.provider === undefined ? {} : { provider: options.provider }),
+    ...(busKey === undefined ? {} : { bus: testBus(busKey) })
   })
   const signingKeys = generateSigningKeys()
-  const env = { [SECRET_ENV]: upstream.clientSecret, [SIGNING_KEY_ENV]: signingKeys.privateKeyPem }
+  const env = {
+    [SECRET_ENV]: upstream.clientSecret,
+    [SIGNING_KEY_ENV]: signingKeys.privateKeyPem,
+    ...(busKey === undefined ? {} : { [BUS_KEY_ENV]: busKey.key })
+  }
   const replicaOptions = { ...options.replica, env: { ...env, ...options.replica?.env } }
   let replicas: Array<ReplicaProcess> = []
   try {
@@ -236,6 +258,7 @@ export const startCluster = async (options: ClusterOptions): Promise<ReplicaClus
       upstream,
       config,
       signingKeys,
+      ...(busKey === undefined ? {} : { busKey }),
       replicas,
       replicaOptions,
       nats,

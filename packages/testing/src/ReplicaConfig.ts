@@ -33,6 +33,8 @@ export interface ReplicaConfigOptions {
   readonly provider?: Readonly<Record<string, unknown>>
   /** The `storage` section; default: the test key (StorageKey.ts). */
   readonly storage?: Readonly<Record<string, unknown>>
+  /** The `bus` section (BusKeys.ts `testBus`); absent: tokens go on the bus in clear. */
+  readonly bus?: Readonly<Record<string, unknown>>
   /** More fields of the `nats` section (its `auth`, `tls`...). */
   readonly nats?: Readonly<Record<string, unknown>>
 }
@@ -48,6 +50,7 @@ export const replicaConfig = (options: ReplicaConfigOptions): Record<string, unk
   requestTimeoutMillis: options.requestTimeoutMillis ?? 5000,
   ...(options.unsigned === true ? {} : { signing: { privateKey: { env: SIGNING_KEY_ENV } } }),
   storage: options.storage ?? testStorage,
+  ...(options.bus === undefined ? {} : { bus: options.bus }),
   providers: [{
     id: PROVIDER,
     kind: "oauth2-client-credentials",

@@ -1,3 +1,4 @@
+export * from "./BusKeys.ts"
 export * from "./currentLeader.ts"
 export * from "./deliveredCounts.ts"
 export * from "./freePorts.ts"

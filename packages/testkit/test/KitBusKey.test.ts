@@ -12,19 +12,7 @@ import { makeKitFiles } from "../src/internal/KitFiles.ts"
 import { serviceConfig } from "../src/internal/ServiceConfigFile.ts"
 import { kitSettings } from "../src/StartTokenbusOptions.ts"
 import { type KitParts, TokenbusKit } from "../src/TokenbusKit.ts"
-
-const settingsOf = (files: Awaited<ReturnType<typeof makeKitFiles>>, sealed: boolean) => ({
-  natsUrl: "nats://127.0.0.1:4222",
-  prefix: "t0badcafe",
-  provider: "project44",
-  tokenUrl: "http://127.0.0.1:8044/api/v4/oauth2/token",
-  clientId: "client-1",
-  secretFile: files.secretFile,
-  storageKeyFile: files.storageKeyFile,
-  signingKeyFile: files.signingKeyFile,
-  busKeyFile: sealed ? files.busKeyFile : undefined,
-  policy: {}
-})
+import { configSettings } from "./support/ConfigSettings.ts"
 
 /** A kit over these parts, as startTokenbus makes it once everything runs (nothing runs here). */
 const kitOf = (files: Awaited<ReturnType<typeof makeKitFiles>>, sealed: boolean) =>
@@ -43,7 +31,7 @@ describe("the kit's bus key", () => {
     Effect.gen(function*() {
       const files = yield* Effect.promise(() => makeKitFiles("secret-0123456789abcdef"))
       yield* Effect.addFinalizer(() => Effect.promise(files.remove))
-      const text = JSON.stringify(serviceConfig(settingsOf(files, true)))
+      const text = JSON.stringify(serviceConfig(configSettings(files, { busKeyFile: files.busKeyFile })))
       expect(text).not.toContain(files.busKey)
       const config = yield* parseServiceConfig(text, "the kit's file")
       if (config.bus === undefined) return expect.fail("the kit's replicas must seal the bus")
@@ -61,7 +49,7 @@ describe("the kit's bus key", () => {
     Effect.gen(function*() {
       const files = yield* Effect.promise(() => makeKitFiles("secret-0123456789abcdef"))
       yield* Effect.addFinalizer(() => Effect.promise(files.remove))
-      const text = JSON.stringify(serviceConfig(settingsOf(files, false)))
+      const text = JSON.stringify(serviceConfig(configSettings(files)))
       const config = yield* parseServiceConfig(text, "the kit's file")
       expect(config.bus).toBeUndefined()
       expect(kitOf(files, false).busKeys).toBeUndefined()

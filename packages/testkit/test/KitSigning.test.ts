@@ -10,6 +10,7 @@ import { parseServiceConfig } from "@tokenbus/service"
 import { Effect, Redacted } from "effect"
 import { makeKitFiles } from "../src/internal/KitFiles.ts"
 import { serviceConfig } from "../src/internal/ServiceConfigFile.ts"
+import { configSettings } from "./support/ConfigSettings.ts"
 
 describe("the kit's signing key", () => {
   it.effect("is read by the service from a file only its owner can read, and verifyKey is its public half", () =>
@@ -17,17 +18,7 @@ describe("the kit's signing key", () => {
       const files = yield* Effect.promise(() => makeKitFiles("secret-0123456789abcdef"))
       yield* Effect.addFinalizer(() => Effect.promise(files.remove))
       expect((yield* Effect.promise(() => stat(files.signingKeyFile))).mode & 0o777).toBe(0o600)
-      const text = JSON.stringify(serviceConfig({
-        natsUrl: "nats://127.0.0.1:4222",
-        prefix: "t0badcafe",
-        provider: "project44",
-        tokenUrl: "http://127.0.0.1:8044/api/v4/oauth2/token",
-        clientId: "client-1",
-        secretFile: files.secretFile,
-        storageKeyFile: files.storageKeyFile,
-        signingKeyFile: files.signingKeyFile,
-        policy: {}
-      }))
+      const text = JSON.stringify(serviceConfig(configSettings(files)))
       expect(text).not.toContain("PRIVATE KEY")
       const config = yield* parseServiceConfig(text, "the kit's file")
       if (config.signing === undefined) return expect.fail("the kit's replicas must sign their tokens")

@@ -8,22 +8,11 @@ import { readFile, stat } from "node:fs/promises"
 import { describe, expect, it } from "@effect/vitest"
 import { parseServiceConfig } from "@tokenbus/service"
 import { Effect, Redacted } from "effect"
-import { type KitFiles, makeKitFiles } from "../src/internal/KitFiles.ts"
+import { makeKitFiles } from "../src/internal/KitFiles.ts"
 import { serviceConfig } from "../src/internal/ServiceConfigFile.ts"
+import { configSettings } from "./support/ConfigSettings.ts"
 
 const SECRET = "secret-0123456789abcdef"
-
-const settings = (files: Omit<KitFiles, "dir" | "remove" | "verifyKey">, policy: object) => ({
-  natsUrl: "nats://127.0.0.1:4222",
-  prefix: "t0badcafe",
-  provider: "project44",
-  tokenUrl: "http://127.0.0.1:8044/api/v4/oauth2/token",
-  clientId: "client-1",
-  secretFile: files.secretFile,
-  storageKeyFile: files.storageKeyFile,
-  signingKeyFile: files.signingKeyFile,
-  policy
-})
 
 describe("the kit's service configuration", () => {
   it.effect("is accepted by the service, with the kit's policy and the secret read from its file", () =>
@@ -31,7 +20,7 @@ describe("the kit's service configuration", () => {
       const files = yield* Effect.promise(() => makeKitFiles(SECRET))
       yield* Effect.addFinalizer(() => Effect.promise(files.remove))
       const rateLimit = { tokens: 1, windowMillis: 60_000 }
-      const text = JSON.stringify(serviceConfig(settings(files, { rateLimit })))
+      const text = JSON.stringify(serviceConfig(configSettings(files, { policy: { rateLimit } })))
       expect(text).not.toContain(SECRET)
       const storageKey = yield* Effect.promise(() => readFile(files.storageKeyFile, "utf8"))
       expect(text).not.toContain(storageKey)

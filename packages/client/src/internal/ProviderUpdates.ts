@@ -6,10 +6,20 @@
  * its provider leaves, on the same connection, so NATS has it before any
  * replica sees the request: no update committed after the reply is missed.
  * Each update is offered to the cache, which drops what does not verify.
+ *
+ * A subscription NATS refuses (the client's user may not subscribe to the
+ * provider's updates) would leave the client holding a token it never hears
+ * is replaced. NATS answers the refusal before the reply to the request sent
+ * after it, so the request fails with `NotPermitted`, naming the subject, and
+ * a bounded warning says so to whoever reads the logs. Until a request finds
+ * the subscription no longer refused (permissions can change), the provider
+ * is `refused`: its token is not handed out, and every request subscribes again.
  */
 import type { RecordDrop, Subjects, TokenCache } from "@tokenbus/core"
+import { makeBoundedWarning } from "@tokenbus/core"
 import type { NatsConnection } from "@tokenbus/nats"
-import { Effect, Scope } from "effect"
+import { Effect, Exit, Option, Predicate, Scope } from "effect"
+import { type NotPermitted, updatesNotPermitted } from "../NotPermitted.ts"
 
 export interface ProviderUpdatesOptions {
   readonly nats: NatsConnection["Service"]
@@ -20,22 +30,62 @@ export interface ProviderUpdatesOptions {
   readonly dropped: RecordDrop
 }
 
-/** Makes `follow`, whose subscriptions last as long as the calling scope. */
+export const deniedUpdatesMessage =
+  "NATS refused this client's subscription to a provider's updates: its token is not kept current; " +
+  "allow the NATS user that subject (docs/permissions.md)"
+
+/**
+ * Follows `provider`'s updates while running `ask`, the request that needs
+ * them: what `ask` gives, or `NotPermitted` when NATS refused the subscription.
+ */
+export type Following = <A, E>(provider: string, ask: Effect.Effect<A, E>) => Effect.Effect<A, E | NotPermitted>
+
+const refusedItself = <A, E>(exit: Exit.Exit<A, E>): boolean =>
+  Option.exists(Exit.findErrorOption(exit), (error) => Predicate.isTagged(error, "NotPermitted"))
+
+/**
+ * Makes the `Following`, whose subscriptions last as long as the calling
+ * scope, and `refused`, whether a provider's last subscription was refused.
+ */
 export const makeProviderUpdates = ({ cache, dropped, kept, nats, subjects }: ProviderUpdatesOptions) =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
+    const warnDenied = yield* makeBoundedWarning(deniedUpdatesMessage)
     const followed = new Set<string>()
+    /** The providers whose last subscription NATS refused. */
+    const refusedProviders = new Set<string>()
 
     /** Subscribes to `provider`'s updates, once; nothing to do when it is followed already. */
     const follow = (provider: string): Effect.Effect<void> => {
       if (followed.has(provider)) return Effect.void
       followed.add(provider)
-      return nats.subscribe(subjects.updates(provider), {}, (message) => {
+      const onDenied = () => {
+        followed.delete(provider)
+        refusedProviders.add(provider)
+        warnDenied(subjects.updates(provider), provider)
+      }
+      return nats.subscribe(subjects.updates(provider), { onDenied }, (message) => {
         const offered = cache.offerUpdate(provider, message.string())
         if (offered === "kept") kept(provider)
         else if (offered !== "stale") dropped(offered, provider)
       }).pipe(Scope.provide(scope))
     }
 
-    return follow
+    // A refusal takes `provider` out of `followed`; NATS sends it before the answer to `ask`.
+    const following: Following = <A, E>(provider: string, ask: Effect.Effect<A, E>) =>
+      follow(provider).pipe(
+        Effect.andThen(Effect.exit(ask)),
+        Effect.flatMap((exit): Effect.Effect<A, E | NotPermitted> => {
+          if (followed.has(provider)) {
+            refusedProviders.delete(provider)
+            return exit
+          }
+          // The request's own refusal (its subject, its inbox) says more: a provider not allowed at all.
+          return Exit.hasInterrupts(exit) || refusedItself(exit)
+            ? exit
+            : Effect.fail(updatesNotPermitted(provider, subjects.updates(provider)))
+        })
+      )
+
+    return { following, refused: (provider: string) => refusedProviders.has(provider) }
   })

@@ -12,7 +12,7 @@ import {
   TokenUpdateJson
 } from "@tokenbus/core"
 import type { InboundMessage } from "@tokenbus/nats"
-import type { MemoryNats, MemoryNatsConnection } from "@tokenbus/nats/testing"
+import { makeMemoryNats, type MemoryNats, type MemoryNatsConnection } from "@tokenbus/nats/testing"
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { TokenClient } from "../../src/TokenClient.ts"
@@ -61,9 +61,21 @@ export const serveScripted = (connection: MemoryNatsConnection, verb: "get" | "u
     return { received: () => received }
   })
 
+/** An unsigned update of `token`, as a leader without a signing key broadcasts it. */
+export const encodedUpdate = (token: Token): string => encodeUpdate({ v: protocolVersion, token })
+
+/** A replica on a new in-memory NATS answering every `get` with `reply(n)`, and its connection to publish from. */
+export const replicaAnswering = (reply: (n: number) => string) =>
+  Effect.gen(function*() {
+    const nats = yield* makeMemoryNats
+    const connection = yield* nats.connection("replica")
+    yield* serveScripted(connection, "get", (n) => reply(n))
+    return { nats, connection }
+  })
+
 /** Broadcasts `token` as the provider's leader does. */
 export const broadcast = (connection: MemoryNatsConnection, token: Token) =>
-  connection.publish(subjects.updates(token.provider), encodeUpdate({ v: protocolVersion, token }))
+  connection.publish(subjects.updates(token.provider), encodedUpdate(token))
 
 /** A `TokenClient` on its own connection of `nats`, living as long as the test's scope. */
 export const clientOn = (nats: MemoryNats, name: string, options: TokenClientOptions = {}) =>

@@ -21,7 +21,7 @@
  */
 import { Clock, Effect, Result } from "effect"
 import type { NatsConnectError } from "../NatsError.ts"
-import { shownServers } from "./ConnectFailure.ts"
+import { isAuthorizationViolation, messageOf, nameOf, shownServers, tlsErrorCode } from "./ConnectFailure.ts"
 
 export interface FirstConnectWait {
   /** Between rounds: nats.js's `reconnectTimeWait`. */
@@ -32,25 +32,15 @@ export interface FirstConnectWait {
 
 export const firstConnectWait: FirstConnectWait = { retryMillis: 250, logEveryMillis: 30_000 }
 
-const nameOf = (cause: unknown): string => (cause instanceof Error ? cause.name : "")
-
-const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-
-const codeOf = (cause: unknown): string =>
-  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : ""
-
-// Node's certificate checks and OpenSSL's alerts, but not a handshake that timed out.
-const tlsRefusalCode = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/
 // nats.js, when TLS was asked of a server without it.
 const tlsMismatch = /does not support 'tls'|tls.*is not available/i
 
 /** A failure waiting does not change: the credential refused, or TLS refused either way. */
 export const isRefusal = (cause: unknown): boolean => {
-  const name = nameOf(cause)
-  if (name === "AuthorizationError" || name === "UserAuthenticationExpiredError") return true
-  if (/authorization violation/i.test(messageOf(cause))) return true
-  const code = codeOf(cause)
-  if (tlsRefusalCode.test(code) && !/TIMEOUT/.test(code)) return true
+  if (isAuthorizationViolation(cause) || nameOf(cause) === "UserAuthenticationExpiredError") return true
+  // A TLS failure, but not a handshake that timed out: that one may be a server not up yet.
+  const code = tlsErrorCode(cause)
+  if (code !== undefined && !/TIMEOUT/.test(code)) return true
   return tlsMismatch.test(messageOf(cause))
 }
 

@@ -14,7 +14,7 @@ const field = (value: unknown, key: string): unknown =>
   typeof value === "object" && value !== null && key in value ? (value as Record<string, unknown>)[key] : undefined
 
 /** The permission nats.js says was violated, at `cause` or one level below (a RequestError wraps it). */
-const deniedOf = (cause: unknown): NatsDenied | undefined => {
+export const deniedOf = (cause: unknown): NatsDenied | undefined => {
   for (const candidate of [cause, field(cause, "cause")]) {
     if (!(candidate instanceof Error) || candidate.name !== "PermissionViolationError") continue
     const subject = field(candidate, "subject")

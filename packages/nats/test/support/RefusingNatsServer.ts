@@ -4,9 +4,9 @@
 // nats.js made of the options: user and pass, token, NKey and the signed
 // nonce, JWT), and answers `-ERR 'Authorization Violation'`, as nats-server
 // does for a wrong credential.
-import { createServer, type Socket } from "node:net"
-import type { AddressInfo } from "node:net"
+import type { Socket } from "node:net"
 import { Effect } from "effect"
+import { localListener } from "../../src/testing/internal/LocalListener.ts"
 
 export const NONCE = "n0nce-for-the-test"
 
@@ -36,32 +36,12 @@ const serve = (socket: Socket, connects: Array<Record<string, unknown>>) => {
     connects.push(JSON.parse(match[1] ?? "{}") as Record<string, unknown>)
     socket.end("-ERR 'Authorization Violation'\r\n")
   })
-  socket.on("error", () => undefined)
 }
 
 /** Listens on 127.0.0.1 until the scope closes. */
-export const refusingNatsServer = Effect.acquireRelease(
-  Effect.promise(() =>
-    new Promise<RefusingNatsServer & { readonly close: () => Promise<void> }>((resolve) => {
-      const connects: Array<Record<string, unknown>> = []
-      const sockets = new Set<Socket>()
-      const server = createServer((socket) => {
-        sockets.add(socket)
-        serve(socket, connects)
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resolve({
-          url: `nats://127.0.0.1:${port}`,
-          connects: () => connects,
-          close: () =>
-            new Promise((done) => {
-              for (const socket of sockets) socket.destroy()
-              server.close(() => done())
-            })
-        })
-      })
-    })
-  ),
-  (server) => Effect.promise(server.close)
-)
+export const refusingNatsServer = Effect.suspend(() => {
+  const connects: Array<Record<string, unknown>> = []
+  return localListener((socket) => serve(socket, connects)).pipe(
+    Effect.map((url): RefusingNatsServer => ({ url, connects: () => connects }))
+  )
+})

@@ -2,12 +2,13 @@
  * The `tokenbus` command: `serve` runs a replica from a config file, `dev`
  * runs the embedded default, `get` asks a running service for a token (for
  * operators checking a deployment; the token itself is shown only with
- * `--reveal`, and its signature verified as GetVerifyKey.ts says), `reset`
+ * `--reveal`, its signature verified as GetVerifyKey.ts says, and opened
+ * when sealed as GetBusKeys.ts says), `reset`
  * forces a new token and a retry of rejected credentials. `get` and `reset`
  * reach NATS as CliConnection.ts says. `keygen` creates a cluster's signing
  * key pair (KeygenCommand.ts).
  */
-import { TokenClient } from "@tokenbus/client"
+import { TokenClient, UnsealableToken } from "@tokenbus/client"
 import { makeSubjects, protocolVersion, TokenReplyJson } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
 import { Console, Effect, Layer, Redacted, Schema } from "effect"
@@ -16,6 +17,7 @@ import * as Replica from "../replica/Replica.ts"
 import { cliConnection, connectionFlags } from "./CliConnection.ts"
 import { configVariable, loadConfig } from "./ConfigSource.ts"
 import { dev } from "./DevCommand.ts"
+import { busKeyFlag, getBusKeys } from "./GetBusKeys.ts"
 import { getVerification, verifyKeyFlag } from "./GetVerifyKey.ts"
 import { keygen } from "./KeygenCommand.ts"
 
@@ -35,14 +37,26 @@ export const get = Command.make("get", {
   provider: Argument.String("provider"),
   ...connectionFlags,
   reveal: Flag.Boolean("reveal").pipe(Flag.withDefault(false), Flag.withDescription("Print the access token itself")),
-  verifyKey: verifyKeyFlag
-}, ({ provider, reveal, verifyKey, ...flags }) =>
+  verifyKey: verifyKeyFlag,
+  busKey: busKeyFlag
+}, ({ busKey, provider, reveal, verifyKey, ...flags }) =>
   Effect.gen(function*() {
     const { nats, prefix } = yield* cliConnection(flags)
     const verification = yield* getVerification({ verifyKey, config: flags.config })
     const verify = verification._tag === "Verify" ? { verifyKey: verification.pem } : {}
+    const busKeys = yield* getBusKeys({ busKey, config: flags.config })
     const token = yield* TokenClient.use((client) => client.getToken(provider)).pipe(
-      Effect.provide(TokenClient.layerConnect({ nats, prefix, ...verify }))
+      Effect.provide(TokenClient.layerConnect({ nats, prefix, busKeys, ...verify })),
+      // The client's message names its option; an operator here passes a flag.
+      Effect.catchTag("UnsealableToken", (error) =>
+        Effect.fail(
+          new UnsealableToken({
+            provider: error.provider,
+            reason: error.reason,
+            keyId: error.keyId,
+            message: `${error.message}: pass --bus-key <id>=<file>, or --config with the cluster's bus section`
+          })
+        ))
     )
     yield* Console.log(JSON.stringify({
       provider: token.provider,

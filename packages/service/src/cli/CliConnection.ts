@@ -11,13 +11,13 @@
 import { readFile } from "node:fs/promises"
 import { defaultPrefix, Prefix } from "@tokenbus/core"
 import type { NatsConnectionOptions } from "@tokenbus/nats"
-import { Config, Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { Flag } from "effect/cli"
 import { ConfigError } from "../config/ConfigError.ts"
 import { withDefault } from "../config/ConfigFields.ts"
 import { NatsSettingsSchema, resolveNatsSettings } from "../config/NatsSettings.ts"
 import { resolveSecret } from "../config/Secret.ts"
-import { configVariable } from "./ConfigSource.ts"
+import { configVariable, optionalConfigSource } from "./ConfigSource.ts"
 
 const defaultServers = "nats://127.0.0.1:4222"
 const cliName = "tokenbus-cli"
@@ -57,15 +57,7 @@ const ConnectionSection = Schema.Struct({ nats: NatsSettingsSchema, prefix: with
 const decodeSection = Schema.decodeUnknownEffect(Schema.fromJsonString(ConnectionSection))
 
 /** `--config`, else `TOKENBUS_CONFIG` if set, with the setting it came from for messages. */
-export const configPath = Effect.fnUntraced(function*(flag: Option.Option<string>) {
-  if (Option.isSome(flag)) return Option.some({ setting: "--config", path: flag.value })
-  const variable = yield* Config.option(Config.String(configVariable)).pipe(
-    Effect.mapError(() => new ConfigError({ message: `${configVariable} cannot be read` }))
-  )
-  return Option.filter(variable, (path) => path.trim() !== "").pipe(
-    Option.map((path) => ({ setting: configVariable, path }))
-  )
-})
+export const configPath = optionalConfigSource
 
 const loadSection = Effect.fnUntraced(function*(source: { readonly setting: string; readonly path: string }) {
   const text = yield* Effect.tryPromise({

@@ -2,7 +2,8 @@
  * Where `tokenbus serve` reads its configuration file: the `--config` flag
  * (`-c`), or `TOKENBUS_CONFIG` when the flag is not given. Every failure
  * names the one it came from and what it must be, so an operator knows which
- * setting of the deployment to fix.
+ * setting of the deployment to fix. The CLI's other commands find the file
+ * the same way, but run without one (CliConnection.ts).
  */
 import { readFile } from "node:fs/promises"
 import { Config, Effect, Option } from "effect"
@@ -13,25 +14,37 @@ export const configVariable = "TOKENBUS_CONFIG"
 
 const expected = "the path of the JSON configuration file"
 
-interface ConfigSource {
+export interface ConfigSource {
   /** How the setting is named in messages: `--config` or `TOKENBUS_CONFIG`. */
   readonly setting: string
   readonly path: string
 }
 
-const configSource = Effect.fnUntraced(function*(flag: Option.Option<string>) {
-  if (Option.isSome(flag)) return { setting: "--config", path: flag.value } satisfies ConfigSource
+/** `--config`, else `TOKENBUS_CONFIG` as it is set (blank, perhaps); none when neither is. */
+const givenSource = Effect.fnUntraced(function*(flag: Option.Option<string>) {
+  if (Option.isSome(flag)) return Option.some<ConfigSource>({ setting: "--config", path: flag.value })
   const variable = yield* Config.option(Config.String(configVariable)).pipe(
     Effect.mapError(() => new ConfigError({ message: `${configVariable} cannot be read` }))
   )
-  if (Option.isNone(variable)) {
+  return Option.map(variable, (path): ConfigSource => ({ setting: configVariable, path }))
+})
+
+const blankVariable = (source: ConfigSource) => source.setting === configVariable && source.path.trim() === ""
+
+/** For the commands that run without a file too (`get`, `reset`): none unless one is given, a blank variable none. */
+export const optionalConfigSource = (flag: Option.Option<string>) =>
+  Effect.map(givenSource(flag), Option.filter((source) => !blankVariable(source)))
+
+const configSource = Effect.fnUntraced(function*(flag: Option.Option<string>) {
+  const source = yield* givenSource(flag)
+  if (Option.isNone(source)) {
     const message = `no configuration: pass --config with ${expected}, or set ${configVariable}`
     return yield* new ConfigError({ message })
   }
-  if (variable.value.trim() === "") {
+  if (blankVariable(source.value)) {
     return yield* new ConfigError({ message: `${configVariable} is empty; set it to ${expected}, or pass --config` })
   }
-  return { setting: configVariable, path: variable.value } satisfies ConfigSource
+  return source.value
 })
 
 /** The configuration `--config` or `TOKENBUS_CONFIG` points to, its secrets resolved. */

@@ -32,7 +32,11 @@ export const dev = Command.make("dev", {
     Flag.withDefault(8044),
     Flag.withDescription("Port of the simulated project44 upstream")
   ),
-  replicas: Flag.Int("replicas").pipe(Flag.withDefault(2), Flag.withDescription("Replicas to run"))
+  replicas: Flag.Int("replicas").pipe(Flag.withDefault(2), Flag.withDescription("Replicas to run")),
+  sealBus: Flag.Boolean("seal-bus").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("Seal access tokens on the bus with a new bus key, and print how a client gets it")
+  )
 }, (options) =>
   loadDevStack.pipe(
     Effect.flatMap(({ runDevStack }) => runDevStack(options, launchReplica)),

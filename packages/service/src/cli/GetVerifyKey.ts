@@ -38,7 +38,8 @@ const unchecked = (why: string): GetVerification => ({ _tag: "Unchecked", why })
 const SigningSection = Schema.Struct({ signing: Schema.optionalKey(SigningConfig) })
 const decodeSigning = Schema.decodeUnknownEffect(Schema.fromJsonString(SigningSection))
 
-const readText = (setting: string, path: string) =>
+/** A file's text; a failure names `setting` and the path (GetBusKeys.ts reads the configuration with it too). */
+export const readText = (setting: string, path: string) =>
   Effect.tryPromise({
     try: () => readFile(path, "utf8"),
     catch: (cause) => {

@@ -13,18 +13,17 @@
  * write in clear: the first step of turning sealing on (or the last of
  * turning it off) on a running cluster. A key is the base64 of 32 random
  * bytes (`openssl rand -base64 32`), read like every secret (`{ "env" }`,
- * `{ "file" }`) into a `Redacted` value.
+ * `{ "file" }`) into a `Redacted` value; the ring is read as the bus's is
+ * (KeyRing.ts).
  */
-import { type KeyRing, type SealingKey, SealingKeyId, sealingKeyFromBase64 } from "@tokenbus/core"
-import { Effect, Result, Schema } from "effect"
+import { type KeyRing, type SealingKey, SealingKeyId } from "@tokenbus/core"
+import { Effect, Schema } from "effect"
 import { ConfigError } from "./ConfigError.ts"
-import { resolveSecret, SecretRef } from "./Secret.ts"
-
-export const StorageKeyEntry = Schema.Struct({ id: SealingKeyId, key: SecretRef })
+import { KeyEntry, resolveKeyRing, resolveKeys } from "./KeyRing.ts"
 
 export const StorageConfig = Schema.Struct({
   /** Every key a replica may need to open a stored record with; `writeKey` names the one that seals. */
-  keys: Schema.optionalKey(Schema.Array(StorageKeyEntry)),
+  keys: Schema.optionalKey(Schema.Array(KeyEntry)),
   writeKey: Schema.optionalKey(SealingKeyId),
   /** Stores access tokens without sealing them; never carries. */
   accessTokensInClear: Schema.optionalKey(Schema.Boolean)
@@ -60,34 +59,10 @@ const noStorage = fail(
 
 const noKeys = fail(`storage.keys is empty: add a key, ${keyExample}`)
 
-const resolveKey = (entry: typeof StorageKeyEntry.Type, index: number) =>
-  Effect.gen(function*() {
-    const field = `storage.keys[${index}].key`
-    const secret = yield* resolveSecret(field, entry.key)
-    return yield* Result.match(sealingKeyFromBase64(entry.id, secret), {
-      onFailure: (error) => fail(`${field}: ${error.message}`),
-      onSuccess: (key) => Effect.succeed(key)
-    })
-  })
-
-const resolveKeys = Effect.fnUntraced(function*(keys: ReadonlyArray<typeof StorageKeyEntry.Type>) {
-  const ids = keys.map((entry) => entry.id)
-  const repeated = ids.find((id, index) => ids.indexOf(id) !== index)
-  if (repeated !== undefined) return yield* fail(`storage.keys: key id ${repeated} appears twice; ids must be unique`)
-  const resolved: ReadonlyArray<SealingKey> = yield* Effect.forEach(keys, resolveKey)
-  return resolved
-})
-
-const resolveRing = Effect.fnUntraced(function*(entries: ReadonlyArray<typeof StorageKeyEntry.Type>, writeKey: string) {
+const resolveRing = Effect.fnUntraced(function*(entries: ReadonlyArray<KeyEntry>, writeKey: string) {
   if (entries.length === 0) return yield* noKeys
-  const ids = entries.map((entry) => entry.id)
-  if (!ids.includes(writeKey)) {
-    return yield* fail(`storage.writeKey is ${writeKey}, which is not in storage.keys (${ids.join(", ")})`)
-  }
-  const keys = yield* resolveKeys(entries)
-  const write = keys.find((key) => key.id === writeKey)
-  if (write === undefined) return yield* fail(`storage.writeKey is ${writeKey}, which is not in storage.keys`)
-  return { sealing: "sealed", ring: { write, keys } } satisfies Storage
+  const ring = yield* resolveKeyRing("storage", entries, writeKey)
+  return { sealing: "sealed", ring } satisfies Storage
 })
 
 const carryInClear = (providers: ReadonlyArray<StoredProvider>) => {
@@ -127,5 +102,5 @@ export const resolveStorage = Effect.fnUntraced(function*(
   const refused = carryInClear(providers)
   if (refused !== undefined) return yield* refused
   if (keys?.length === 0) return yield* noKeys
-  return { sealing: "clear", keys: keys === undefined ? [] : yield* resolveKeys(keys) } satisfies Storage
+  return { sealing: "clear", keys: keys === undefined ? [] : yield* resolveKeys("storage", keys) } satisfies Storage
 })

@@ -8,10 +8,13 @@
  * (`dropped`) and shows the latest. A line names the endpoint, the subject
  * (cut short: the sender chose it) and the error's tag; never the payload, and
  * the error's message only when the replica wrote it without the request's
- * content (`TokenUnavailable`, `CredentialsRejected`).
+ * content (`TokenUnavailable`, `CredentialsRejected`). The pacing is core's
+ * bounded warning (BoundedWarning.ts), which the dropped tokens' warning
+ * shares; what is the refusals' own is here: the kinds, and what a line may
+ * show of what the sender chose.
  */
-import type { ProtocolError } from "@tokenbus/core"
-import { Clock, Effect } from "effect"
+import { boundedWarning, type ProtocolError } from "@tokenbus/core"
+import { Effect } from "effect"
 import { clip } from "./BoundedText.ts"
 
 export const refusalLogIntervalMillis = 10_000
@@ -40,15 +43,6 @@ interface Described {
   readonly reason?: string
 }
 
-interface Kind {
-  lastLineAt: number
-  /** Refusals since the last line that had no line of their own. */
-  dropped: number
-  latest: Described
-  /** A line for the dropped ones is scheduled. */
-  summaryDue: boolean
-}
-
 /** The errors whose message says something of what was sent. */
 const aboutTheRequest: ReadonlySet<string> = new Set([
   "InvalidRequest",
@@ -68,36 +62,12 @@ const line = (refusal: Described, dropped: number) =>
 
 /** A refusal log whose end-of-interval lines run in the caller's scope (they stop with it). */
 export const makeRefusalLog = Effect.fnUntraced(function*(intervalMillis: number = refusalLogIntervalMillis) {
-  const scope = yield* Effect.scope
-  const kinds = new Map<string, Kind>()
-
-  const summary = (kind: Kind, waitMillis: number) =>
-    Effect.sleep(waitMillis).pipe(
-      Effect.andThen(Clock.currentTimeMillis),
-      Effect.flatMap((now) => {
-        const dropped = kind.dropped
-        kind.lastLineAt = now
-        kind.dropped = 0
-        kind.summaryDue = false
-        return line(kind.latest, dropped)
-      })
-    )
-
-  const refused = (refusal: Refusal): Effect.Effect<void> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const key = `${refusal.endpoint} ${refusal.error._tag}`
-      const kind = kinds.get(key)
-      if (kind === undefined || (!kind.summaryDue && now - kind.lastLineAt >= intervalMillis)) {
-        const described = describe(refusal)
-        kinds.set(key, { lastLineAt: now, dropped: 0, latest: described, summaryDue: false })
-        return line(described, 0)
-      }
-      kind.dropped += 1
-      kind.latest = describe(refusal)
-      if (kind.summaryDue) return Effect.void
-      kind.summaryDue = true
-      return summary(kind, kind.lastLineAt + intervalMillis - now).pipe(Effect.forkIn(scope), Effect.asVoid)
-    })
-
+  const warning = yield* boundedWarning<Refusal, Described>({
+    periodMillis: intervalMillis,
+    // A line shows the latest refusal of those it stands for.
+    add: (_, refusal) => describe(refusal),
+    write: line
+  })
+  const refused = (refusal: Refusal) => warning.record(`${refusal.endpoint} ${refusal.error._tag}`, refusal)
   return { refused } satisfies RefusalLog
 })

@@ -6,13 +6,8 @@
 import { makeSubjects, type TokenCache, type TokenReply, TokenReplyJson } from "@tokenbus/core"
 import { assert } from "@effect/vitest"
 import fc from "fast-check"
-import { Cause, Context, Effect, Exit, Fiber, Layer, type Redacted, Schema } from "effect"
-import { FetchHttpClient } from "effect/http"
+import { Cause, Effect, Exit, Fiber, type Redacted, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { LeaderLock } from "../../src/leadership/LeaderLock.ts"
-import { ProviderLeader } from "../../src/minting/ProviderLeader.ts"
-import * as Replica from "../../src/replica/Replica.ts"
-import { ReplicaContext } from "../../src/replica/ReplicaContext.ts"
 import {
   advance,
   configFor,
@@ -22,6 +17,7 @@ import {
   PROVIDER,
   providerFor
 } from "../support/MemoryCluster.ts"
+import { startReplicaParts } from "../support/ReplicaParts.ts"
 
 export { capturingLogs, type LogLine } from "../support/CapturedLogs.ts"
 export { PROVIDER }
@@ -40,23 +36,9 @@ const decodeReply = Schema.decodeUnknownExit(TokenReplyJson)
 /** Scheduler turns a request may take before the clock is moved: replies that need no time come within them. */
 const turnsBeforeTime = 100
 
-/**
- * A replica as `Replica.layer` runs it (its parts, each provider campaigned
- * for), built from `Replica.parts` so that the test can read its cache.
- */
+/** A replica as `Replica.layer` runs it (ReplicaParts.ts), whose cache the test reads. */
 const startReplica = (nats: Effect.Success<typeof makeMemoryNats>, config: ReturnType<typeof configFor>, id: string) =>
-  Effect.gen(function*() {
-    const connection = yield* nats.connection(id)
-    const parts = yield* Layer.build(
-      Replica.parts(config, id).pipe(Layer.provide([connection.layer, FetchHttpClient.layer]))
-    )
-    const locks = Context.get(parts, LeaderLock)
-    const leader = Context.get(parts, ProviderLeader)
-    for (const provider of config.providers) {
-      yield* locks.campaign(provider.id, leader.lead(provider)).pipe(Effect.forkScoped)
-    }
-    return Context.get(parts, ReplicaContext).cache
-  })
+  Effect.map(startReplicaParts(nats, config, id), (parts) => parts.cache)
 
 /** The cluster, signing its tokens with `signingKey` (PKCS#8 PEM) if given. */
 export const startFuzzCluster = (signingKey?: Redacted.Redacted<string>) => Effect.gen(function*() {

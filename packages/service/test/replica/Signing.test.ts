@@ -21,10 +21,11 @@ import {
   verifyToken
 } from "@tokenbus/core"
 import type { MemoryNatsConnection } from "@tokenbus/nats/testing"
-import { Effect, Logger, Redacted, References, Result, Schema } from "effect"
+import { Effect, Redacted, Result, Schema } from "effect"
 import type { ServiceConfig } from "../../src/config/ServiceConfig.ts"
 import { droppedUpdatesMessage } from "../../src/replica/followUpdates.ts"
 import { unsignedWarning } from "../../src/replica/ReplicaContext.ts"
+import { capturingLayer, type LogLine } from "../support/CapturedLogs.ts"
 import {
   advance,
   configFor,
@@ -40,20 +41,6 @@ import {
 
 const newKeyPem = () => generateSigningKeyPair().privateKeyPem
 const keyOf = (pem: Redacted.Redacted<string>): SigningKey => Result.getOrThrow(signingKeyFromPem(pem))
-
-interface Line {
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-const capturing = (lines: Array<Line>) =>
-  Logger.layer([
-    Logger.make(({ fiber, message }) => {
-      const parts = Array.isArray(message) ? message : [message]
-      const annotations = { ...fiber.getRef(References.CurrentLogAnnotations) }
-      lines.push({ message: parts.map(String).join(" "), annotations })
-    })
-  ])
 
 /** Two replicas of one signed cluster, a consumer, and the first token. */
 const signedCluster = (privateKey: Redacted.Redacted<string>) =>
@@ -123,7 +110,7 @@ describe("a replica with a signing key", () => {
     }))
 
   it.effect("drops forged updates, keeps serving the real token, and logs it once", () => {
-    const lines: Array<Line> = []
+    const lines: Array<LogLine> = []
     return Effect.gen(function*() {
       const privateKey = newKeyPem()
       const key = keyOf(privateKey)
@@ -148,13 +135,13 @@ describe("a replica with a signing key", () => {
         assert.strictEqual(line.annotations["reasons"], reasons)
       }
       assert.notInclude(JSON.stringify(lines), "forged")
-    }).pipe(Effect.provide(capturing(lines)))
+    }).pipe(Effect.provide(capturingLayer(lines)))
   })
 })
 
 describe("a replica without a signing key", () => {
   it.effect("warns at start that its tokens are unsigned, and sends them without a signature", () => {
-    const lines: Array<Line> = []
+    const lines: Array<LogLine> = []
     return Effect.gen(function*() {
       const nats = yield* makeMemoryNats
       const upstream = yield* makeUpstream
@@ -166,7 +153,7 @@ describe("a replica without a signing key", () => {
       assert.isUndefined(reply.signature)
       const warned = lines.filter((line) => line.message === unsignedWarning)
       assert.deepStrictEqual(warned.map((line) => line.annotations["replica"]), ["replica-1"])
-    }).pipe(Effect.provide(capturing(lines)))
+    }).pipe(Effect.provide(capturingLayer(lines)))
   })
 })
 

@@ -83,13 +83,26 @@ describe("TokenStore sealing", () => {
       const both = storeOf(bucket, ringStorage(keyB, keyA))
       const read = yield* both.read(provider)
       expectSecrets(read)
-      const { lines } = yield* logged(both.write(provider, read.state, read.revision))
+      // A new leader's fence: the audit line names the leader and term of the state written, not the store's replica.
+      const takeover = { ...read.state, fence: { holder: "replica-2", term: 4 } }
+      const { lines, value: resealedState } = yield* logged(both.write(provider, takeover, read.revision))
       const record = JSON.parse((yield* raw(bucket)).value) as { token: { accessToken: string }; carry: string }
       assert.strictEqual(sealedWith(record.token.accessToken), "key-b")
       assert.strictEqual(sealedWith(record.carry), "key-b")
       const resealed = lines.filter((line) => line.msg === "re-sealed the provider's state with the write key")
       assert.strictEqual(resealed.length, 1)
-      assert.include(resealed[0], { level: 30, provider, oldKeyId: "key-a", newKeyId: "key-b", replica: "replica-1" })
+      assert.include(resealed[0], {
+        level: 30,
+        audit: true,
+        event: "key-rotation",
+        provider,
+        reason: "resealed",
+        version: resealedState.token!.version,
+        replica: "replica-2",
+        term: 4,
+        oldKeyId: "key-a",
+        newKeyId: "key-b"
+      })
       // Written with B already: the next write is no re-seal.
       const again = yield* logged(both.write(provider, read.state, (yield* raw(bucket)).revision))
       assert.isFalse(again.lines.some((line) => line.msg.startsWith("re-sealed")))
@@ -149,7 +162,16 @@ describe("TokenStore sealing", () => {
       assert.strictEqual(read.token?.version, 7)
       const { lines } = yield* logged(store.write(provider, read.state, revision))
       expectNoSecretIn((yield* raw(bucket)).value)
-      assert.include(lines.find((line) => line.msg.startsWith("re-sealed")), { oldKeyId: "clear", newKeyId: "key-a" })
+      // Written before any leader fenced it: an audit line still, its replica and term null.
+      assert.include(lines.find((line) => line.msg.startsWith("re-sealed")), {
+        audit: true,
+        event: "key-rotation",
+        version: 7,
+        replica: null,
+        term: null,
+        oldKeyId: "clear",
+        newKeyId: "key-a"
+      })
       expectSecrets(yield* storeOf(bucket, ringStorage(keyA)).read(provider))
     }))
 
@@ -191,6 +213,9 @@ describe("TokenStore sealing", () => {
       const { lines } = yield* logged(turningOff.write(provider, read.state, read.revision))
       assert.include((yield* raw(bucket)).value, ACCESS)
       assert.include(lines.find((line) => line.msg.startsWith("wrote the provider's state in clear")), {
+        audit: true,
+        event: "key-rotation",
+        reason: "written-in-clear",
         oldKeyId: "key-a",
         newKeyId: "clear"
       })

@@ -25,6 +25,9 @@ const capture = (lines: Array<LogLine>) =>
     })
   })
 
+/** The logger layer keeping every line in `lines`: for a test that provides it itself. */
+export const capturingLayer = (lines: Array<LogLine>) => Logger.layer([capture(lines)])
+
 /** Runs `effect` with every line it and the fibers it forks log kept in `lines`. */
 export const capturingLogs = <A, E, R>(lines: Array<LogLine>, effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(Effect.provide(Logger.layer([capture(lines)])))
+  effect.pipe(Effect.provide(capturingLayer(lines)))

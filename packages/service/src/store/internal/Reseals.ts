@@ -1,13 +1,16 @@
 /**
  * Which key sealed each provider's record, as this replica last read or
  * wrote it, so a write over a record sealed with another key (or in clear)
- * is logged as the re-seal it is, once, at info: the provider, the key ids
- * before and after, never key material. That log line is how an operator
- * follows a key rotation (docs/key-rotation.md).
+ * is logged as the re-seal it is, once, as a `key-rotation` audit line
+ * (logging/AuditLog.ts): the provider, the key ids before and after, the
+ * token's version, and the replica and term of the fence being written
+ * (every leader's write carries its own), never key material. That line is
+ * how an operator follows a key rotation (docs/key-rotation.md).
  */
 import type { ProviderState } from "@tokenbus/core"
 import { Effect } from "effect"
 import type { Storage } from "../../config/StorageConfig.ts"
+import { auditLog } from "../../logging/AuditLog.ts"
 import { writeLabel } from "../StoredState.ts"
 
 const resealedMessage = "re-sealed the provider's state with the write key"
@@ -36,9 +39,14 @@ export const makeReseals = (storage: Storage) => {
       seals.set(provider, { revision, labels: secrets ? [label] : [] })
       const replaced = before?.revision === expected ? (before?.labels ?? []).filter((l) => l !== label) : []
       if (!secrets || replaced.length === 0) return Effect.void
-      return Effect.logInfo(storage.sealing === "sealed" ? resealedMessage : unsealedMessage).pipe(
-        Effect.annotateLogs({ provider, oldKeyId: replaced.join(","), newKeyId: label })
-      )
+      const sealed = storage.sealing === "sealed"
+      return auditLog("key-rotation", sealed ? resealedMessage : unsealedMessage, {
+        provider,
+        reason: sealed ? "resealed" : "written-in-clear",
+        version: state.token?.version,
+        replica: state.fence?.holder,
+        term: state.fence?.term
+      }, { oldKeyId: replaced.join(","), newKeyId: label })
     })
 
   return { read, written }

@@ -1,0 +1,115 @@
+// A consumer whose NATS user may not subscribe to a provider's updates would
+// hold a token it never hears is replaced. Against a fake NATS server that
+// refuses that SUB with nats-server's `-ERR 'Permissions Violation ...'`
+// line, through the real NatsConnection and nats.js: the request for the
+// provider fails with NotPermitted naming the updates subject, a bounded
+// warning names it too, asking again tries the subscription again, and a
+// provider whose updates are allowed is answered and followed as before.
+import { assert, describe, it } from "@effect/vitest"
+import { providerOf } from "@tokenbus/core"
+import { NatsConnection } from "@tokenbus/nats"
+import { fakeNatsServer } from "@tokenbus/nats/testing"
+import { Context, Effect, Layer } from "effect"
+import { deniedUpdatesMessage } from "../src/internal/ProviderUpdates.ts"
+import { TokenClient } from "../src/TokenClient.ts"
+import { capturingLogs, type Line } from "./support/CapturedLogs.ts"
+import { encodedUpdate, okReply, PROVIDER, prefix, subjects, tokenOf } from "./support/FakeReplica.ts"
+
+const DENIED = "billing"
+
+/**
+ * A client on a server that answers every request with version 1 and, while
+ * `denying()`, refuses the SUB to DENIED's updates (and any PUB to `denyPublish`).
+ */
+const deniedClient = (denying: () => boolean = () => true, denyPublish: ReadonlyArray<string> = []) =>
+  Effect.gen(function*() {
+    const server = yield* fakeNatsServer({
+      answer: (subject) => okReply(tokenOf(1, { provider: providerOf(subject) })),
+      denyPublish,
+      denySubscribe: (subject) => denying() && subject === subjects.updates(DENIED)
+    })
+    const nats = NatsConnection.layer({ servers: [server.url], name: "denied-updates-test" })
+    const context = yield* Layer.build(TokenClient.layer({ prefix }).pipe(Layer.provide(nats)))
+    return { server, client: Context.get(context, TokenClient) }
+  })
+
+const deniedWarnings = (lines: ReadonlyArray<Line>) => lines.filter((line) => line.message === deniedUpdatesMessage)
+
+describe("a subscription to a provider's updates that NATS refuses", () => {
+  it.live("fails the request with NotPermitted naming the updates subject, with a warning naming it", () => {
+    const lines: Array<Line> = []
+    return capturingLogs(
+      lines,
+      Effect.gen(function*() {
+        const { client, server } = yield* deniedClient()
+        const error = yield* Effect.flip(client.getToken(DENIED))
+        assert.strictEqual(error._tag, "NotPermitted")
+        if (error._tag !== "NotPermitted") return
+        const subject = subjects.updates(DENIED)
+        assert.deepStrictEqual([error.provider, error.operation, error.subject], [DENIED, "subscribe", subject])
+        assert.include(error.message, `lacks the subscribe permission for ${subject}`)
+        assert.notInclude(error.message, "inbox")
+        assert.deepStrictEqual(server.requests(), [subjects.get(DENIED)], "asked once")
+
+        const warnings = deniedWarnings(lines)
+        assert.strictEqual(warnings.length, 1)
+        assert.strictEqual(warnings[0]?.annotations["reasons"], `${subject}=1`)
+        assert.strictEqual(warnings[0]?.annotations["providers"], DENIED)
+        assert.isUndefined(client.peek(DENIED), "a token it cannot keep current was handed out")
+      })
+    )
+  })
+
+  it.live("is tried again by the next request, and a refused 401 report fails the same way; warnings stay bounded", () => {
+    const lines: Array<Line> = []
+    return capturingLogs(
+      lines,
+      Effect.gen(function*() {
+        const { client, server } = yield* deniedClient()
+        yield* Effect.flip(client.getToken(DENIED))
+        const again = yield* Effect.flip(client.getToken(DENIED))
+        const report = yield* Effect.flip(client.reportUnauthorized(tokenOf(1, { provider: DENIED })))
+        for (const error of [again, report]) {
+          assert.deepStrictEqual([error._tag, "subject" in error ? error.subject : ""], [
+            "NotPermitted",
+            subjects.updates(DENIED)
+          ])
+        }
+        const subscribes = server.subscribed().filter((subject) => subject === subjects.updates(DENIED))
+        assert.strictEqual(subscribes.length, 3, "a refused subscription was not asked for again")
+        // Three refusals within one period: one line at once, the rest counted for the next.
+        assert.strictEqual(deniedWarnings(lines).length, 1)
+      })
+    )
+  })
+
+  it.live("once NATS allows the subscription, the next request is answered and its token handed out", () =>
+    Effect.gen(function*() {
+      let denying = true
+      const { client } = yield* deniedClient(() => denying)
+      yield* Effect.flip(client.getToken(DENIED))
+      denying = false
+      assert.strictEqual((yield* client.getToken(DENIED)).version, 1)
+      assert.strictEqual(client.peek(DENIED)?.version, 1)
+    }))
+
+  it.live("when the request itself is refused too (a provider not allowed at all), fails naming the request's subject", () =>
+    Effect.gen(function*() {
+      const { client } = yield* deniedClient(() => true, [subjects.get(DENIED)])
+      const error = yield* Effect.flip(client.getToken(DENIED))
+      assert.deepStrictEqual([error._tag, "subject" in error ? error.subject : ""], ["NotPermitted", subjects.get(DENIED)])
+      assert.include(error.message, `lacks the publish permission for ${subjects.get(DENIED)}`)
+    }))
+
+  it.live("leaves another provider, whose updates are allowed, answered and followed", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* deniedClient()
+      yield* Effect.flip(client.getToken(DENIED))
+      assert.strictEqual((yield* client.getToken(PROVIDER)).version, 1)
+      server.publish(subjects.updates(PROVIDER), encodedUpdate(tokenOf(2)))
+      for (let waited = 0; client.peek(PROVIDER)?.version !== 2 && waited < 2_000; waited += 20) {
+        yield* Effect.sleep(20)
+      }
+      assert.strictEqual(client.peek(PROVIDER)?.version, 2, "the allowed provider's update was not kept")
+    }))
+})
