@@ -3,12 +3,9 @@
 // operator mode (see NatsOperator.ts), TLS (see TestCertificates.ts). Its
 // configuration format is a superset of JSON, so a configuration is written
 // as an object here and the builders below give the blocks tests need; the
-// server is started as every other test server is (@tokenbus/devstack's
-// flags: JetStream, 127.0.0.1, ports it picks), the file passed with `-c`.
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { startNatsServer } from "@tokenbus/testing"
+// server is started as PermissionedNatsServer.ts starts one (JetStream,
+// 127.0.0.1, a free port), the file passed with `-c`.
+import { startPermissionedNatsServer } from "./PermissionedNatsServer.ts"
 
 /** A nats-server configuration as an object (its format takes JSON). */
 export type NatsServerConfig = { readonly [key: string]: unknown }
@@ -16,8 +13,6 @@ export type NatsServerConfig = { readonly [key: string]: unknown }
 export interface ConfiguredNatsServer {
   /** nats://127.0.0.1:<port> */
   readonly url: string
-  readonly port: number
-  readonly monitorPort: number
   /** Stops the server and removes its configuration and store. Safe to call more than once. */
   readonly stop: () => Promise<void>
 }
@@ -27,22 +22,9 @@ export const natsServerConfigText = (config: NatsServerConfig): string => JSON.s
 
 /** Starts a nats-server with JetStream from `config` (an object, or a configuration file's text). */
 export const startConfiguredNatsServer = async (config: NatsServerConfig | string): Promise<ConfiguredNatsServer> => {
-  const dir = await mkdtemp(join(tmpdir(), "tokenbus-nats-config-"))
-  const configFile = join(dir, "nats-server.conf")
-  await writeFile(configFile, typeof config === "string" ? config : natsServerConfigText(config))
-  const started = await startNatsServer({ configFile }).catch(async (error: unknown) => {
-    await rm(dir, { recursive: true, force: true })
-    throw error
-  })
-  return {
-    url: started.url,
-    port: started.port,
-    monitorPort: started.monitorPort,
-    stop: async () => {
-      await started.stop()
-      await rm(dir, { recursive: true, force: true })
-    }
-  }
+  const text = typeof config === "string" ? config : natsServerConfigText(config)
+  const { stop, url } = await startPermissionedNatsServer({ config: text, jetstream: true })
+  return { url, stop }
 }
 
 export interface Permission {

@@ -32,10 +32,11 @@ export interface PermissionedNatsServer {
 }
 
 export interface PermissionedNatsServerOptions {
-  /** The configuration file's content; `jetstream { store_dir: ... }` is added when `jetstream` is set. */
+  /** The configuration file's content. */
   readonly config: string
   /** Variables the configuration reads from the environment. */
   readonly env?: Readonly<Record<string, string>>
+  /** JetStream on, its store in the server's temp directory. */
   readonly jetstream?: boolean
 }
 
@@ -67,11 +68,12 @@ export const startPermissionedNatsServer = async (
 ): Promise<PermissionedNatsServer> => {
   const dir = await mkdtemp(join(tmpdir(), "tokenbus-permissions-"))
   const [port] = await freePorts(1)
-  const jetstream = options.jetstream === true ? `jetstream { store_dir: "${join(dir, "store")}" }\n` : ""
+  // Flags, not a block in the text: a configuration written as one JSON object takes nothing beside it.
+  const jetstream = options.jetstream === true ? ["-js", "-sd", join(dir, "store")] : []
   const configPath = join(dir, "server.conf")
-  await writeFile(configPath, jetstream + options.config)
+  await writeFile(configPath, options.config)
   // Command-line flags win over the file: the address and port are the test's, whatever the text says.
-  const child = spawn(binary(), ["-c", configPath, "-a", "127.0.0.1", "-p", String(port)], {
+  const child = spawn(binary(), ["-c", configPath, "-a", "127.0.0.1", "-p", String(port), ...jetstream], {
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "ignore", "pipe"]
   })

@@ -53,14 +53,13 @@ describe("a subscription to a provider's updates that NATS refuses", () => {
 
         const warnings = deniedWarnings(lines)
         assert.strictEqual(warnings.length, 1)
-        assert.strictEqual(warnings[0]?.annotations["reasons"], `${subject}=1`)
-        assert.strictEqual(warnings[0]?.annotations["providers"], DENIED)
+        assert.deepInclude(warnings[0]?.annotations, { subject, provider: DENIED, refusals: 1 })
         assert.isUndefined(client.peek(DENIED), "a token it cannot keep current was handed out")
       })
     )
   })
 
-  it.live("is tried again by the next request, and a refused 401 report fails the same way; warnings stay bounded", () => {
+  it.live("is tried again by the next request, and fails a 401 report the same way; warnings stay bounded", () => {
     const lines: Array<Line> = []
     return capturingLogs(
       lines,
@@ -93,12 +92,13 @@ describe("a subscription to a provider's updates that NATS refuses", () => {
       assert.strictEqual(client.peek(DENIED)?.version, 1)
     }))
 
-  it.live("when the request itself is refused too (a provider not allowed at all), fails naming the request's subject", () =>
+  it.live("when the request is refused too (a provider not allowed at all), fails naming the request's subject", () =>
     Effect.gen(function*() {
       const { client } = yield* deniedClient(() => true, [subjects.get(DENIED)])
       const error = yield* Effect.flip(client.getToken(DENIED))
-      assert.deepStrictEqual([error._tag, "subject" in error ? error.subject : ""], ["NotPermitted", subjects.get(DENIED)])
-      assert.include(error.message, `lacks the publish permission for ${subjects.get(DENIED)}`)
+      const subject = subjects.get(DENIED)
+      assert.deepStrictEqual([error._tag, "subject" in error ? error.subject : ""], ["NotPermitted", subject])
+      assert.include(error.message, `lacks the publish permission for ${subject}`)
     }))
 
   it.live("leaves another provider, whose updates are allowed, answered and followed", () =>

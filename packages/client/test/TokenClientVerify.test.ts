@@ -81,19 +81,27 @@ describe("TokenClient with verifyKey", () => {
         yield* advance(100)
         assert.strictEqual(client.peek(PROVIDER)?.version, 5)
         const drops = () => lines.filter((line) => line.message === droppedTokensMessage)
-        // One line for the four, logged at once: they arrived together.
-        assert.deepStrictEqual(drops().map((line) => line.annotations["dropped"]), [4])
-        assert.strictEqual(
-          drops()[0]?.annotations["reasons"],
-          "unsigned=1 bad-signature=1 implausible-version=1 wrong-provider=1"
-        )
-        // More within the next 10 s are counted, and logged as one line when the 10 s are over.
+        // The first drop is logged at once (with those that arrived in the same turn: how many did depends on
+        // the scheduler); the rest of the 10 s are counted and logged as one line when the 10 s are over.
+        assert.lengthOf(drops(), 1)
         yield* publishUpdate(connection, PROVIDER, tokenOf(10))
         yield* publishUpdate(connection, PROVIDER, tokenOf(11), forger)
         yield* advance(9_000)
         assert.lengthOf(drops(), 1)
         yield* advance(1_000)
-        assert.deepStrictEqual(drops().map((line) => line.annotations["dropped"]), [4, 2])
+        assert.lengthOf(drops(), 2)
+        const counted = new Map<string, number>()
+        for (const line of drops()) {
+          for (const entry of String(line.annotations["reasons"]).split(" ")) {
+            const [reason, count] = entry.split("=")
+            counted.set(reason!, (counted.get(reason!) ?? 0) + Number(count))
+          }
+        }
+        assert.deepStrictEqual(
+          Object.fromEntries(counted),
+          { unsigned: 2, "bad-signature": 2, "implausible-version": 1, "wrong-provider": 1 }
+        )
+        assert.strictEqual(drops().reduce((sum, line) => sum + Number(line.annotations["dropped"]), 0), 6)
         assert.strictEqual(client.peek(PROVIDER)?.version, 5)
         // A real update still gets through.
         yield* publishUpdate(connection, PROVIDER, tokenOf(12), cluster)

@@ -16,7 +16,7 @@
  * is `refused`: its token is not handed out, and every request subscribes again.
  */
 import type { RecordDrop, Subjects, TokenCache } from "@tokenbus/core"
-import { makeBoundedWarning } from "@tokenbus/core"
+import { boundedWarning } from "@tokenbus/core"
 import type { NatsConnection } from "@tokenbus/nats"
 import { Effect, Exit, Option, Predicate, Scope } from "effect"
 import { type NotPermitted, updatesNotPermitted } from "../NotPermitted.ts"
@@ -34,6 +34,13 @@ export const deniedUpdatesMessage =
   "NATS refused this client's subscription to a provider's updates: its token is not kept current; " +
   "allow the NATS user that subject (docs/permissions.md)"
 
+/** A warning line: the subject refused, and how many times since the last line. */
+interface DeniedLine {
+  readonly subject: string
+  readonly provider: string
+  readonly refusals: number
+}
+
 /**
  * Follows `provider`'s updates while running `ask`, the request that needs
  * them: what `ask` gives, or `NotPermitted` when NATS refused the subscription.
@@ -50,7 +57,12 @@ const refusedItself = <A, E>(exit: Exit.Exit<A, E>): boolean =>
 export const makeProviderUpdates = ({ cache, dropped, kept, nats, subjects }: ProviderUpdatesOptions) =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
-    const warnDenied = yield* makeBoundedWarning(deniedUpdatesMessage)
+    // One kind per subject: a client asks for a handful of providers, each named on its own line.
+    const denials = yield* boundedWarning<{ readonly subject: string; readonly provider: string }, DeniedLine>({
+      periodMillis: 10_000,
+      add: (line, { provider, subject }) => ({ subject, provider, refusals: (line?.refusals ?? 0) + 1 }),
+      write: (line) => Effect.logWarning(deniedUpdatesMessage).pipe(Effect.annotateLogs({ ...line }))
+    })
     const followed = new Set<string>()
     /** The providers whose last subscription NATS refused. */
     const refusedProviders = new Set<string>()
@@ -62,7 +74,7 @@ export const makeProviderUpdates = ({ cache, dropped, kept, nats, subjects }: Pr
       const onDenied = () => {
         followed.delete(provider)
         refusedProviders.add(provider)
-        warnDenied(subjects.updates(provider), provider)
+        denials.recordUnsafe(subjects.updates(provider), { subject: subjects.updates(provider), provider })
       }
       return nats.subscribe(subjects.updates(provider), { onDenied }, (message) => {
         const offered = cache.offerUpdate(provider, message.string())

@@ -55,7 +55,8 @@ const serve = (socket: Socket, { clients, options, requests, subscribed }: Share
   let buffered = ""
   const deliver = (subject: string, payload: string) => {
     for (const [sid, pattern] of subscriptions) {
-      if (matches(pattern, subject)) socket.write(`MSG ${subject} ${sid} ${Buffer.byteLength(payload)}\r\n${payload}\r\n`)
+      if (!matches(pattern, subject)) continue
+      socket.write(`MSG ${subject} ${sid} ${Buffer.byteLength(payload)}\r\n${payload}\r\n`)
     }
   }
   const publish = (subject: string, reply: string | undefined, payload: string) => {
@@ -98,7 +99,9 @@ const serve = (socket: Socket, { clients, options, requests, subscribed }: Share
 }
 
 /** Listens on 127.0.0.1 until the scope closes. */
-export const fakeNatsServer = (options: FakeNatsServerOptions = {}): Effect.Effect<FakeNatsServer, never, Scope.Scope> =>
+export const fakeNatsServer = (
+  options: FakeNatsServerOptions = {}
+): Effect.Effect<FakeNatsServer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const shared: Shared = { options, requests: [], subscribed: [], clients: new Set() }
     const url = yield* localListener((socket) => serve(socket, shared))

@@ -127,12 +127,23 @@ describe("a replica with a signing key", () => {
       for (let index = 0; index < 6; index++) {
         assert.strictEqual((yield* signedGet(consumer)).token.version, real.token.version)
       }
+      // Each replica logs the first drop at once and the rest (if the scheduler did not fold them into
+      // that line) at the end of its 10 s: the four are counted, in at most two lines per replica.
+      yield* advance(10_000)
       const drops = lines.filter((line) => line.message === droppedUpdatesMessage)
-      assert.deepStrictEqual(drops.map((line) => line.annotations["replica"]).sort(), ["replica-1", "replica-2"])
-      for (const line of drops) {
-        assert.strictEqual(line.annotations["dropped"], 4)
-        const reasons = "unsigned=1 bad-signature=1 implausible-version=1 wrong-provider=1"
-        assert.strictEqual(line.annotations["reasons"], reasons)
+      for (const replica of ["replica-1", "replica-2"]) {
+        const own = drops.filter((line) => line.annotations["replica"] === replica)
+        assert.isAtLeast(own.length, 1)
+        assert.isAtMost(own.length, 2)
+        const counted = new Map<string, number>()
+        for (const line of own) {
+          for (const entry of String(line.annotations["reasons"]).split(" ")) {
+            const [reason, count] = entry.split("=")
+            counted.set(reason!, (counted.get(reason!) ?? 0) + Number(count))
+          }
+        }
+        const reasons = { unsigned: 1, "bad-signature": 1, "implausible-version": 1, "wrong-provider": 1 }
+        assert.deepStrictEqual(Object.fromEntries(counted), reasons)
       }
       assert.notInclude(JSON.stringify(lines), "forged")
     }).pipe(Effect.provide(capturingLayer(lines)))
