@@ -6,20 +6,20 @@
  * thing (one provider, one reason, one failed version) share one question,
  * so a storm of 401 reports reaching this replica costs the leader one
  * request, not one per report. The leader's token may come sealed (a
- * cluster with a bus key): it is opened with this replica's bus keys.
+ * cluster with a bus key): the replica's cache opens it with its bus keys
+ * and checks it as it checks an update.
  */
 import {
   type MintRequestMessage,
-  openToken,
   type ProtocolError,
-  type SealingKey,
+  refusalMessages,
   type Subjects,
   type TokenCache,
   TokenReplyJson,
   TokenUnavailable
 } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Deferred, Effect, Layer, Result, Schema } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Schema } from "effect"
 import type { Answer } from "./Replies.ts"
 import { ReplicaContext } from "./ReplicaContext.ts"
 
@@ -28,8 +28,6 @@ export interface AskLeaderOptions {
   readonly subjects: Subjects
   readonly cache: TokenCache
   readonly requestTimeoutMillis: number
-  /** The bus keys the leader's sealed tokens are opened with; default none. */
-  readonly busKeys?: ReadonlyArray<SealingKey>
 }
 
 export class AskLeader extends Context.Service<AskLeader, {
@@ -42,7 +40,7 @@ export class AskLeader extends Context.Service<AskLeader, {
       const nats = yield* NatsConnection
       const { cache, config, subjects } = yield* ReplicaContext
       const { requestTimeoutMillis } = config
-      return { ask: makeAskLeader({ nats, subjects, cache, requestTimeoutMillis, busKeys: config.bus?.keys ?? [] }) }
+      return { ask: makeAskLeader({ nats, subjects, cache, requestTimeoutMillis }) }
     })
   )
 }
@@ -62,20 +60,22 @@ export const makeAskLeader = (options: AskLeaderOptions) => {
   const { cache, nats, subjects } = options
   const pending = new Map<string, Deferred.Deferred<Answer, ProtocolError>>()
 
-  /** Keeps the leader's token, and answers with the instance the cache holds (its reply is encoded once). */
+  /**
+   * Keeps the leader's token and answers with the instance the cache holds (its reply is encoded once).
+   * This replica will serve the token signed with the cluster's key, so the reply passes the checks an
+   * update from the bus does (`offerSigned`): whoever may subscribe to the mint subject could have answered.
+   */
   const relay = (provider: string, text: string) =>
     decodeReply(text).pipe(
       Effect.mapError(() => new TokenUnavailable({ provider, message: "the leader sent a reply this replica cannot read" })),
       Effect.flatMap((reply): Effect.Effect<Answer, ProtocolError> => {
         if (!reply.ok) return Effect.fail(reply.error)
-        const opened = openToken(options.busKeys ?? [], reply.token)
-        if (Result.isFailure(opened)) {
-          const message = `the leader's token does not open with this replica's bus keys: ${opened.failure.message}`
-          return Effect.fail(new TokenUnavailable({ provider, message }))
+        const offered = cache.offerSigned(provider, reply.token, reply.signature)
+        const token = cache.get(provider)
+        if ((offered !== "kept" && offered !== "stale") || token === undefined) {
+          const why = offered === "kept" || offered === "stale" ? "it holds no token" : refusalMessages[offered]
+          return Effect.fail(new TokenUnavailable({ provider, message: `the leader's reply was refused: ${why}` }))
         }
-        cache.offer(opened.success)
-        const held = cache.get(provider)
-        const token = held?.version === opened.success.version ? held : opened.success
         const { renewalExpectedAt } = reply
         return Effect.succeed(renewalExpectedAt === undefined ? { token } : { token, renewalExpectedAt })
       })
