@@ -10,8 +10,11 @@
  *   "storage": { "keys": [{ "id": "k1", "key": { "file": "/run/secrets/storage-key" } }], "writeKey": "k1" }
  *
  * Keys with `accessTokensInClear` and no `writeKey` open sealed states and
- * write in clear: the first step of turning sealing on (or the last of
- * turning it off) on a running cluster. A key is the base64 of 32 random
+ * write (and read) in clear: the first step of turning sealing on (or the
+ * last of turning it off) on a running cluster. With a write key, a secret
+ * found in clear in the bucket is refused (whoever may write the bucket
+ * could have put it there), unless `readClear` is set: only for the rolling
+ * change that turns sealing on, removed once every state is sealed. A key is the base64 of 32 random
  * bytes (`openssl rand -base64 32`), read like every secret (`{ "env" }`,
  * `{ "file" }`) into a `Redacted` value; the ring is read as the bus's is
  * (KeyRing.ts).
@@ -26,16 +29,19 @@ export const StorageConfig = Schema.Struct({
   keys: Schema.optionalKey(Schema.Array(KeyEntry)),
   writeKey: Schema.optionalKey(SealingKeyId),
   /** Stores access tokens without sealing them; never carries. */
-  accessTokensInClear: Schema.optionalKey(Schema.Boolean)
+  accessTokensInClear: Schema.optionalKey(Schema.Boolean),
+  /** With `writeKey`: still reads secrets stored in clear, while turning sealing on; remove it afterwards. */
+  readClear: Schema.optionalKey(Schema.Boolean)
 })
 export type StorageConfig = typeof StorageConfig.Type
 
 /**
- * The storage a replica runs with: a key ring, or access tokens in clear
- * (and no carry at all), opening with `keys` what an earlier ring sealed.
+ * The storage a replica runs with: a key ring (reading secrets stored in
+ * clear only with `readClear`), or access tokens in clear (and no carry at
+ * all), opening with `keys` what an earlier ring sealed.
  */
 export type Storage =
-  | { readonly sealing: "sealed"; readonly ring: KeyRing }
+  | { readonly sealing: "sealed"; readonly ring: KeyRing; readonly readClear?: boolean }
   | { readonly sealing: "clear"; readonly keys: ReadonlyArray<SealingKey> }
 
 /** What the storage check needs to know of a provider. */
@@ -59,10 +65,14 @@ const noStorage = fail(
 
 const noKeys = fail(`storage.keys is empty: add a key, ${keyExample}`)
 
-const resolveRing = Effect.fnUntraced(function*(entries: ReadonlyArray<KeyEntry>, writeKey: string) {
+const resolveRing = Effect.fnUntraced(function*(
+  entries: ReadonlyArray<KeyEntry>,
+  writeKey: string,
+  readClear: boolean
+) {
   if (entries.length === 0) return yield* noKeys
   const ring = yield* resolveKeyRing("storage", entries, writeKey)
-  return { sealing: "sealed", ring } satisfies Storage
+  return { sealing: "sealed", ring, readClear } satisfies Storage
 })
 
 const carryInClear = (providers: ReadonlyArray<StoredProvider>) => {
@@ -80,7 +90,7 @@ export const resolveStorage = Effect.fnUntraced(function*(
   section: StorageConfig | undefined,
   providers: ReadonlyArray<StoredProvider>
 ) {
-  const { accessTokensInClear = false, keys, writeKey } = section ?? {}
+  const { accessTokensInClear = false, keys, readClear = false, writeKey } = section ?? {}
   if (writeKey !== undefined && accessTokensInClear) {
     return yield* fail(
       "storage: writeKey and accessTokensInClear exclude each other; with a write key, every token is sealed " +
@@ -89,7 +99,7 @@ export const resolveStorage = Effect.fnUntraced(function*(
   }
   if (writeKey !== undefined) {
     if (keys === undefined) return yield* fail(`storage.writeKey is ${writeKey}, but storage.keys is missing`)
-    return yield* resolveRing(keys, writeKey)
+    return yield* resolveRing(keys, writeKey, readClear)
   }
   if (!accessTokensInClear) {
     if (keys === undefined) return yield* noStorage

@@ -15,8 +15,11 @@
  * key ring's write key (StoredState.ts) and opened with any key of
  * the ring, so keys rotate without downtime (docs/key-rotation.md). A record
  * sealed with a key the ring lacks, or altered, is logged with its key id
- * and read like a state that does not decode: it will be replaced. One
- * written in clear before sealing was configured still reads. A write over a
+ * and read like a state that does not decode: it will be replaced. So is
+ * one whose access token or carry is in clear, unless the storage has no
+ * write key or is turning sealing on (`storage.readClear`): anyone who may
+ * write the bucket could have written it. A sealed access token is bound to
+ * its version, so one copied from an older revision does not open. A write over a
  * record sealed with another key (or in clear) re-seals it with the write
  * key and says so; every new leader first writes its fence, so each takeover
  * re-seals the state it takes over. Without a write key
@@ -138,7 +141,7 @@ const makeTokenStore = (bucket: KvBucket, options: TokenStoreOptions): TokenStor
       onFailure: (error) =>
         Effect.logError(`${error.message}; it will be replaced`).pipe(
           Effect.annotateLogs({ provider, revision }),
-          Effect.annotateLogs(error.sealing === undefined ? {} : { keyId: error.sealing.keyId }),
+          Effect.annotateLogs(error.keyId === undefined ? {} : { keyId: error.keyId }),
           Effect.as<Snapshot>({ ...empty, revision })
         ),
       onSuccess: ({ labels, state }) =>

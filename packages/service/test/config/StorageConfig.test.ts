@@ -92,6 +92,17 @@ describe("storage: a key ring", () => {
       }
     }))
 
+  it.effect("reads a secret in clear only with readClear, the flag of turning sealing on", () =>
+    Effect.gen(function*() {
+      const strict = yield* accepted({ ...ring, writeKey: "2026-07" }, [project44])
+      const turningOn = yield* accepted({ ...ring, writeKey: "2026-07", readClear: true }, [project44])
+      if (strict.storage.sealing !== "sealed" || turningOn.storage.sealing !== "sealed") {
+        return expect.fail("expected a key ring")
+      }
+      expect(strict.storage.readClear).toBe(false)
+      expect(turningOn.storage.readClear).toBe(true)
+    }))
+
   it.effect("a write key missing, or not in the ring, is refused with the ids there are", () =>
     Effect.gen(function*() {
       expect(yield* refusal(ring)).toBe(

@@ -29,15 +29,15 @@ const tokenOf = (version: number, provider = PROVIDER) =>
 
 /** The replica's AskLeader, with a stand-in leader answering every mint request with `reply`. */
 const askingWith = (reply: string | Uint8Array) =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
     const nats = yield* makeMemoryNats
     const leader = yield* nats.connection("leader")
-    yield* leader.serve(subjects.mint(PROVIDER), {}, (message) => void message.respond(reply))
+    yield* leader.serve<never>(subjects.mint(PROVIDER), {}, (message) => void message.respond(reply))
     const cache = new TokenCache({ verifyKeys: [cluster.verifyKey], now: () => 2_000 })
     const ask = makeAskLeader({ nats: yield* nats.connection("replica"), subjects, cache, requestTimeoutMillis: 1_000 })
     const answer = yield* ask(PROVIDER, { v: 1, reason: "unauthorized-report", failedVersion: 1 }).pipe(Effect.result)
     return { answer, cache }
-  })
+  }))
 
 const refused = [
   ["unsigned", makeReplies().answerReply({ token: tokenOf(5) })],

@@ -9,7 +9,7 @@ import { makeMemoryKvStore } from "@tokenbus/nats/testing"
 import { Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { TokenStore } from "../../src/store/TokenStore.ts"
-import { testStorage } from "../support/StorageKeys.ts"
+import { testKey, testStorage } from "../support/StorageKeys.ts"
 
 const provider = "acme"
 const token = (name: string) => ({
@@ -69,7 +69,10 @@ describe("TokenStore versions", () => {
         fence: { holder: "replica-1", term: 2 }
       })
       const revision = yield* bucket.create(provider, legacy)
-      const store = TokenStore.make(bucket, { storage: testStorage })
+      // Written before sealing too, so in clear: read as while turning sealing on.
+      const key = testKey("test-1")
+      const storage = { sealing: "sealed", ring: { write: key, keys: [key] }, readClear: true } as const
+      const store = TokenStore.make(bucket, { storage })
       const read = yield* store.read(provider)
       assert.strictEqual(read.token?.version, revision)
       const next = yield* store.write(provider, { ...read.state, token: token("new") }, read.revision)

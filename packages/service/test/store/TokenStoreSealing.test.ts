@@ -3,8 +3,11 @@
 // yet reads back whole; a key rotation (write with A; ring [B, A] writing B
 // still reads and re-seals; ring [B] reads) loses nothing; a record whose
 // key is gone, altered, or copied to another provider reads as a state that
-// does not decode, with its key id logged and nothing secret; a record
-// written in clear still reads and is sealed by the next write.
+// does not decode, with its key id logged and nothing secret; so does a
+// record whose access token or carry someone wrote in clear behind the
+// store's back, or whose sealed access token was moved under another
+// version; while turning sealing on (`readClear`), a record written in clear
+// still reads and is sealed by the next write.
 import { assert, describe, it } from "@effect/vitest"
 import { sealedWith } from "@tokenbus/core"
 import { makeMemoryKvStore, type MemoryKvBucket } from "@tokenbus/nats/testing"
@@ -148,7 +151,60 @@ describe("TokenStore sealing", () => {
       }
     }))
 
-  it.effect("a record written in clear before sealing still reads, and the next write seals it", () =>
+  it.effect("a secret written in clear behind a sealed store's back is refused, the record read as unreadable", () =>
+    Effect.gen(function*() {
+      const bucket = yield* bucketOf
+      const store = storeOf(bucket, ringStorage(keyA))
+      const written = yield* store.write(provider, state, undefined)
+      const sealed = JSON.parse((yield* raw(bucket)).value) as { token: Record<string, unknown>; carry: string }
+      // Someone holding a replica's credential: their own token under a higher version and the current fence...
+      const forgedToken = { ...sealed, token: { ...sealed.token, accessToken: ACCESS, version: 2 ** 52 } }
+      // ...or the sealed token kept and a carry of their own, which the leader would mint with.
+      const forgedCarry = { ...sealed, carry: JSON.stringify({ refreshToken: REFRESH }) }
+      const cases = [["accessToken", forgedToken], ["carry", forgedCarry]] as const
+      for (const [field, forged] of cases) {
+        const revision = yield* bucket.update(provider, JSON.stringify(forged), (yield* raw(bucket)).revision)
+        const { lines, value } = yield* logged(store.read(provider))
+        assert.deepStrictEqual(value, { revision, state: {}, token: undefined }, field)
+        assert.include(lines.find((line) => line.level === 50), {
+          msg: `the provider's state in KV holds its ${field} in clear, which a storage with a write key does not ` +
+            "read (anyone who may write the tokens bucket could have put it there; set storage.readClear only " +
+            "while turning sealing on); it will be replaced",
+          provider,
+          revision,
+          keyId: "clear"
+        })
+        expectNoSecretIn(JSON.stringify(lines))
+      }
+      // What the store refused, it did not remember: the next token's version does not jump to the forged one.
+      const next = yield* store.write(provider, { token: { ...state.token } }, (yield* raw(bucket)).revision)
+      assert.isBelow(next.token!.version, 2 ** 52)
+      assert.isAbove(next.token!.version, written.token!.version)
+    }))
+
+  it.effect("a sealed access token copied under another version does not open", () =>
+    Effect.gen(function*() {
+      const bucket = yield* bucketOf
+      const store = storeOf(bucket, ringStorage(keyA))
+      const old = yield* store.write(provider, { token: state.token }, undefined)
+      const oldRecord = JSON.parse((yield* raw(bucket)).value) as { token: { accessToken: string; version: number } }
+      // An old revision's sealed token, written back from the history under a version above the current one.
+      const current = yield* store.write(provider, { token: { ...state.token } }, old.revision)
+      const replayed = { ...oldRecord, token: { ...oldRecord.token, version: current.token!.version + 1 } }
+      const revision = yield* bucket.update(provider, JSON.stringify(replayed), current.revision!)
+      const { lines, value } = yield* logged(store.read(provider))
+      assert.deepStrictEqual(value, { revision, state: {}, token: undefined })
+      assert.include(lines.find((line) => line.level === 50), {
+        msg: "the provider's state in KV does not open with key key-a: altered, or another key under that id; " +
+          "it will be replaced",
+        keyId: "key-a"
+      })
+      // Under its own version, the same sealed value still opens.
+      yield* bucket.update(provider, JSON.stringify(oldRecord), revision)
+      assert.strictEqual((yield* store.read(provider)).token?.version, old.token!.version)
+    }))
+
+  it.effect("turning sealing on (readClear): a record written in clear still reads, and the next write seals it", () =>
     Effect.gen(function*() {
       const bucket = yield* bucketOf
       const clear = JSON.stringify({
@@ -156,7 +212,7 @@ describe("TokenStore sealing", () => {
         carry: JSON.stringify({ refreshToken: REFRESH })
       })
       const revision = yield* bucket.create(provider, clear)
-      const store = storeOf(bucket, ringStorage(keyA))
+      const store = storeOf(bucket, { sealing: "sealed", ring: { write: keyA, keys: [keyA] }, readClear: true })
       const read = yield* store.read(provider)
       expectSecrets(read)
       assert.strictEqual(read.token?.version, 7)
@@ -172,6 +228,7 @@ describe("TokenStore sealing", () => {
         oldKeyId: "clear",
         newKeyId: "key-a"
       })
+      // Sealed now: a store without readClear reads it too.
       expectSecrets(yield* storeOf(bucket, ringStorage(keyA)).read(provider))
     }))
 
