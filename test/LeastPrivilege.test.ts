@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { Kvm } from "@nats-io/kv"
+import { type KV, Kvm } from "@nats-io/kv"
 import { TokenbusClient } from "@tokenbus/client"
 import { logMsg, waitUntil, type WireToken } from "@tokenbus/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -140,8 +140,12 @@ describe("least privilege: the roles of docs/permissions.md", () => {
     // The buckets are there and readable with the replicas' rights...
     const replica = await deployment.as(roles.replica, "replica-rights-reader")
     const direct = { allow_direct: true }
+    // The tokens bucket has a key per provider; the leases bucket one per replica (`members.<id>`).
+    const keyIn: Record<string, string> = {}
     for (const bucket of buckets) {
-      expect(await (await new Kvm(replica.nc).open(bucket, direct)).get(allowed)).not.toBeNull()
+      const kv = await new Kvm(replica.nc).open(bucket, direct)
+      keyIn[bucket] = bucket.endsWith("-leases") ? await firstKey(kv, "members.>") : allowed
+      expect(await kv.get(keyIn[bucket]!)).not.toBeNull()
     }
     // ...and not with a consumer's, even one allowed every provider: neither a direct get nor a stream message get.
     const consumer = await deployment.as(roles.orders, "orders-reader")
@@ -149,7 +153,7 @@ describe("least privilege: the roles of docs/permissions.md", () => {
     for (const bucket of buckets) {
       for (const allow_direct of [true, false]) {
         const kv = new Kvm(consumer.nc).open(bucket, { allow_direct })
-        const read = await rejectionOf(kv.then((bucket) => bucket.get(allowed)))
+        const read = await rejectionOf(kv.then((opened) => opened.get(keyIn[bucket]!)))
         expect(read.message).toMatch(/^Permissions Violation for Publish to "\$JS\.API\./)
       }
       expect(await subscriptionRefusal(consumer.nc, `$KV.${bucket}.>`)).toBe(subscribeRefused(`$KV.${bucket}.>`))
@@ -214,6 +218,19 @@ describe("least privilege: the roles of docs/permissions.md", () => {
       const status = await runCli(["get", allowed, "--config", configFile], env)
       expect(status.code, status.output).toBe(0)
       expect(status.output).toContain(`"version": ${version}`)
+      // status, watch and rotate read the buckets with the four read-only JetStream lines alone.
+      const statusRun = await runCli(["status", "--json", "--config", configFile], env)
+      expect(statusRun.code, statusRun.output).toBe(0)
+      const shown = JSON.parse(statusRun.output) as {
+        replicas: ReadonlyArray<unknown>
+        providers: ReadonlyArray<{ provider: string; token: { version: number } | null }>
+      }
+      expect(shown.providers.find((provider) => provider.provider === allowed)?.token?.version).toBe(version)
+      expect(shown.replicas).toHaveLength(deployment.replicas.filter((replica) => replica.running).length)
+      const watchRun = await runCli(["watch", "--json", "--for", "2", "--config", configFile], env)
+      expect(watchRun.code, watchRun.output).toBe(0)
+      const rotateRun = await runCli(["rotate", allowed, "--json", "--config", configFile], env)
+      expect(rotateRun.code, rotateRun.output).toBe(0)
       expect([resetRun.output, status.output].some((output) => output.includes(deployment.password(roles.operator))))
         .toBe(false)
     } finally {
@@ -236,3 +253,9 @@ describe("least privilege: the roles of docs/permissions.md", () => {
     expectReplicasRefusedNothing()
   })
 })
+
+/** The first key of `kv` that `filter` matches. */
+const firstKey = async (kv: KV, filter: string): Promise<string> => {
+  for await (const key of await kv.keys(filter)) return key
+  throw new Error(`no key matches ${filter}`)
+}

@@ -1,7 +1,8 @@
 /**
  * The command line of `pnpm bench`: how long and how often each scenario
- * runs. The full run takes about three minutes on a 2-core machine; `--quick`
- * trades precision for a run of about a minute (for checking the bench
+ * runs. Scenarios 1-6 take about three minutes on a 2-core machine, and
+ * scenario 7 (the provider scale, up to 10,000 providers) several more;
+ * `--quick` trades precision for a shorter run (for checking the bench
  * itself, not for publishing figures).
  */
 
@@ -31,9 +32,18 @@ export interface BenchOptions {
   readonly terms: number
   /** Scenario 6: how long the idle replica is watched. */
   readonly idleMillis: number
-  /** Scenarios to run (1-6); all by default. Scenario 6 needs 1's load, so it brings 1 along. */
+  /** Scenario 6: replicas started one after the other from src/bin.ts, and as many from the bundle. */
+  readonly startups: number
+  /** Scenario 7: the provider counts, the replicas of each cluster, and how long each cluster is watched at idle. */
+  readonly scaleCounts: ReadonlyArray<number>
+  readonly scaleReplicas: number
+  readonly scaleIdleMillis: number
+  /** Scenarios to run (1-7); all by default. Scenario 6 needs 1's load, so it brings 1 along. */
   readonly only: ReadonlySet<number>
-  /** Start replicas and echo responders with `--cpu-prof`, profiles written to <outDir>/profiles. */
+  /**
+   * Start replicas and echo responders with `--cpu-prof`, profiles written to <outDir>/profiles. Replicas
+   * then run from src/bin.ts, not from the minified bundle, so that profiles name functions.
+   */
   readonly profile: boolean
   readonly outDir: string
 }
@@ -55,7 +65,11 @@ const full: BenchOptions = {
   kills: 3,
   terms: 5,
   idleMillis: 5000,
-  only: new Set([1, 2, 3, 4, 5, 6]),
+  startups: 3,
+  scaleCounts: [1, 100, 1000, 10_000],
+  scaleReplicas: 3,
+  scaleIdleMillis: 20_000,
+  only: new Set([1, 2, 3, 4, 5, 6, 7]),
   profile: false,
   outDir: "bench-results"
 }
@@ -72,17 +86,24 @@ const quick: BenchOptions = {
   fanOutCommits: 3,
   kills: 1,
   terms: 1,
-  idleMillis: 2000
+  idleMillis: 2000,
+  startups: 2,
+  scaleCounts: [1, 100],
+  scaleIdleMillis: 5000
 }
 
-export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N] [--round-ms N] [--only 1,3] [--profile] [--out DIR]
-  --quick          shorter rounds and fewer repetitions (about a minute)
-  --concurrency N  concurrent requesters in scenario 1 (default 64)
-  --rounds N       measured rounds per configuration in scenario 1 (default 5)
-  --round-ms N     length of one round in ms (default 3000)
-  --only 1,3       run only these scenarios (6 brings 1 along: it reuses 1's load)
-  --profile        run replicas and echo responders under node --cpu-prof (profiles in <out>/profiles)
-  --out DIR        where the JSON results go (default bench-results)`
+export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N] [--round-ms N] [--only 1,3] [--providers 1,100]
+                  [--scale-idle-ms N] [--profile] [--out DIR]
+  --quick            shorter rounds and fewer repetitions, scenario 7 at 1 and 100 providers only (a few minutes)
+  --concurrency N    concurrent requesters in scenario 1 (default 64)
+  --rounds N         measured rounds per configuration in scenario 1 (default 5)
+  --round-ms N       length of one round in ms (default 3000)
+  --only 1,3         run only these scenarios (6 brings 1 along: it reuses 1's load; 7 is the provider scale)
+  --providers 1,100  scenario 7's provider counts (default 1,100,1000,10000; start with 1: rows compare with it)
+  --scale-idle-ms N  scenario 7's idle window per provider count (default 20000)
+  --profile          run replicas and echo responders under node --cpu-prof (profiles in <out>/profiles),
+                     replicas from src/bin.ts rather than the bundle
+  --out DIR          where the JSON results go (default bench-results)`
 
 const positiveInt = (flag: string, text: string | undefined): number => {
   const value = Number(text)
@@ -92,10 +113,18 @@ const positiveInt = (flag: string, text: string | undefined): number => {
 
 const scenarioList = (text: string | undefined): ReadonlySet<number> => {
   const numbers = (text ?? "").split(",").map(Number)
-  if (numbers.length === 0 || numbers.some((n) => !Number.isInteger(n) || n < 1 || n > 6)) {
-    throw new Error(`--only needs scenario numbers 1-6, e.g. --only 1,3\n${usage}`)
+  if (numbers.length === 0 || numbers.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
+    throw new Error(`--only needs scenario numbers 1-7, e.g. --only 1,3\n${usage}`)
   }
   return new Set(numbers.includes(6) ? [...numbers, 1] : numbers)
+}
+
+const providerCounts = (text: string | undefined): ReadonlyArray<number> => {
+  const counts = (text ?? "").split(",").map(Number)
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`--providers needs positive provider counts, e.g. --providers 1,100\n${usage}`)
+  }
+  return counts
 }
 
 export const parseBenchOptions = (args: ReadonlyArray<string>): BenchOptions => {
@@ -120,6 +149,12 @@ export const parseBenchOptions = (args: ReadonlyArray<string>): BenchOptions => 
         break
       case "--only":
         options = { ...options, only: scenarioList(next()) }
+        break
+      case "--providers":
+        options = { ...options, scaleCounts: providerCounts(next()) }
+        break
+      case "--scale-idle-ms":
+        options = { ...options, scaleIdleMillis: positiveInt(arg, next()) }
         break
       case "--out":
         options = { ...options, outDir: next() ?? options.outDir }

@@ -4,8 +4,8 @@
  * the integration tests start theirs, @tokenbus/devstack), the bench's own
  * NATS connection, two tokenbus clusters (1 replica with an instant upstream
  * for scenarios 1, 2 and 6; 3 replicas with a slow upstream for 3, 4 and 5)
- * started with the shared harness of @tokenbus/testing at log level Info as
- * in production, and echo responders (1 and 3) answering with a payload as
+ * started with the shared harness of @tokenbus/testing at log level Info
+ * and from the bundle as in production, and echo responders (1 and 3) answering with a payload as
  * long as a token reply.
  */
 import type { NatsConnection as RawConnection } from "@nats-io/transport-node"
@@ -72,7 +72,8 @@ export const acquireBenchStack = (options: BenchOptions) =>
     const profiling = options.profile
       ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${resolve(options.outDir, "profiles")}`] }
       : {}
-    const replica = { logLevel: "Info", ...profiling }
+    // From the bundle, as a deployment runs it; under --profile from the sources, so profiles name functions.
+    const replica = { logLevel: "Info", fromBuild: !options.profile, ...profiling }
     progress("starting 1 + 3 replicas and their simulated upstreams")
     const single = yield* acquireCluster({
       name: "single",

@@ -58,3 +58,14 @@ export const sampleMachine = (): MachineSample => {
 /** CPU the whole machine used between two samples, as % of one core (200 % = two cores busy). */
 export const machineCpuPercent = (from: MachineSample, to: MachineSample): number =>
   ((to.busyTicks - from.busyTicks) / clockTicksPerSecond) / ((to.at - from.at) / 1000) * 100
+
+/**
+ * Memory only this process holds (Private_Clean + Private_Dirty of
+ * /proc/<pid>/smaps_rollup): RSS less the pages it shares, above all the
+ * node executable's own, which every Node process on the machine maps once.
+ */
+export const privateBytes = (pid: number): number => {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? Number.NaN)
+  return (kb("Private_Clean") + kb("Private_Dirty")) * 1024
+}

@@ -131,8 +131,9 @@ const rowsFor = (pair: TargetPair, echo: TargetResult, tokenbus: TargetResult, c
       baseline: echo.throughput,
       baselineLabel: "echo",
       ratio: throughputRatio,
-      target: "≥ 0.90× echo",
-      met: throughputRatio >= 0.9,
+      // Issue 11 raised it from issue 5's 0.90×.
+      target: "≥ 0.95× echo",
+      met: throughputRatio >= 0.95,
       note: `CPU, % of one core: tokenbus rounds ${cpuShares(tokenbus)}; echo rounds ${cpuShares(echo)}` +
         (errors > 0 ? `; ${errors} requests failed in these rounds` : "") +
         (disturbedRounds(tokenbus, echo) > 0

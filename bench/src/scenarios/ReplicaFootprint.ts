@@ -4,7 +4,9 @@
  * after scenario 1 has warmed it up, and under scenario 1's load (sampled
  * over each measured round there). CPU per reply compares the replica's work
  * with the echo responder's under the same load, independently of which
- * process was the bottleneck.
+ * process was the bottleneck. Then what starting a replica costs, from the
+ * bundle against src/bin.ts (ReplicaStartup.ts), with issue 11's targets:
+ * ready within 1 s, under 100 MiB of RSS.
  */
 import type { ReplicaProcess } from "@tokenbus/testing"
 import { sleep } from "@tokenbus/testing"
@@ -13,6 +15,7 @@ import { cpuPercent, sampleUsage } from "../ProcessUsage.ts"
 import { row, type Row } from "../Row.ts"
 import { median } from "../Stats.ts"
 import type { TargetResult } from "./GetThroughput.ts"
+import type { StartupFigures } from "./ReplicaStartup.ts"
 
 export interface FootprintSetup {
   readonly replica: ReplicaProcess
@@ -25,6 +28,10 @@ export interface FootprintSetup {
   /** The names scenario 1 gave these processes in its CPU samples. */
   readonly replicaName: string
   readonly echoName: string
+  /** Replicas started from src/bin.ts and from the bundle; absent: not measured. */
+  readonly startup?: { readonly src: StartupFigures; readonly build: StartupFigures; readonly runs: number }
+  /** Whether the single cluster's replica runs from the bundle. */
+  readonly fromBuild: boolean
 }
 
 export interface FootprintResult {
@@ -59,7 +66,12 @@ export const runReplicaFootprint = async (setup: FootprintSetup): Promise<Footpr
     idle,
     load,
     rows: [
-      row({ scenario, metric: "RSS just started (MiB)", median: setup.rssAtStart / MiB }),
+      row({
+        scenario,
+        metric: "RSS just started (MiB)",
+        median: setup.rssAtStart / MiB,
+        note: `the single cluster's replica, run from ${setup.fromBuild ? "the bundle" : "src/bin.ts"}`
+      }),
       row({ scenario, metric: "RSS at idle, after load (MiB)", median: idle.rssBytes / MiB }),
       row({
         scenario,
@@ -82,7 +94,45 @@ export const runReplicaFootprint = async (setup: FootprintSetup): Promise<Footpr
         baseline: echoPerReply,
         baselineLabel: "echo",
         ratio: replicaPerReply / echoPerReply
-      })
+      }),
+      ...(setup.startup === undefined ? [] : startupRows(scenario, setup.startup))
     ]
   }
+}
+
+/** The bundle's start-up figures against src/bin.ts's, medians of `runs` starts each. */
+const startupRows = (scenario: string, startup: NonNullable<FootprintSetup["startup"]>): Array<Row> => {
+  const { src, build, runs } = startup
+  const compared = (pick: (figures: StartupFigures) => number, unit: number) => ({
+    median: pick(build) / unit,
+    baseline: pick(src) / unit,
+    baselineLabel: "src",
+    ratio: pick(build) / pick(src)
+  })
+  const rssTarget = (bytes: number) => ({ target: "< 100 MiB", met: bytes < 100 * MiB })
+  return [
+    row({
+      scenario,
+      metric: "bundle: spawn → replica ready (ms)",
+      ...compared((f) => f.readyMillis, 1),
+      target: "< 1000 ms",
+      met: build.readyMillis < 1000,
+      note: `median of ${runs} replicas started one at a time from each; baseline: node packages/service/src/bin.ts`
+    }),
+    row({ scenario, metric: "bundle: RSS at ready (MiB)", ...compared((f) => f.rssAtReadyBytes, MiB), ...rssTarget(build.rssAtReadyBytes) }),
+    row({
+      scenario,
+      metric: "bundle: RSS after its first mint (MiB)",
+      ...compared((f) => f.rssSettledBytes, MiB),
+      ...rssTarget(build.rssSettledBytes),
+      note: "2 s after the replica's first token was committed"
+    }),
+    row({
+      scenario,
+      metric: "bundle: private memory after its first mint (MiB)",
+      ...compared((f) => f.privateSettledBytes, MiB),
+      note: `RSS less shared pages, mostly the node executable's (RSS − private here: ` +
+        `${((build.rssSettledBytes - build.privateSettledBytes) / MiB).toFixed(0)} MiB), which all Node processes share`
+    })
+  ]
 }

@@ -19,7 +19,12 @@ export const LeaseConfig = Schema.Struct({
 })
 export type LeaseConfig = typeof LeaseConfig.Type
 
-export const defaultLeaseConfig: LeaseConfig = { ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 1000 }
+/**
+ * One member lease per replica, whatever the number of providers, so it can
+ * be short: a dead leader's providers move within about 1.5 s, and a
+ * replica whose event loop stalls for up to about 700 ms keeps its lease.
+ */
+export const defaultLeaseConfig: LeaseConfig = { ttlMillis: 1500, renewEveryMillis: 300, safetyMarginMillis: 500 }
 
 /**
  * A held lease: the lock's KV revision and when (monotonic milliseconds) the

@@ -21,6 +21,11 @@ export interface KvChange {
   readonly operation: "PUT" | "DEL" | "PURGE"
 }
 
+/** A change with the value written: empty for a deletion. */
+export interface KvEntryChange extends KvChange {
+  readonly value: string
+}
+
 export interface KvBucket {
   readonly name: string
   readonly get: (key: string) => Effect.Effect<Option.Option<KvValue>, KvError>
@@ -32,6 +37,11 @@ export interface KvBucket {
   readonly deleteAt: (key: string, revision: number) => Effect.Effect<void, KvConflict | KvError>
   /** Changes to `key` from now on. */
   readonly watch: (key: string) => Stream.Stream<KvChange, KvError>
+  /**
+   * The last value of every live key `keys` matches (a subject-style
+   * pattern: `members.>`), then every change to them, with its value.
+   */
+  readonly watchAll: (keys: string) => Stream.Stream<KvEntryChange, KvError>
   /**
    * When the bucket's stream was created (epoch milliseconds, the server's
    * clock), asked afresh on every run: a bucket deleted and created again
@@ -84,15 +94,27 @@ export const makeKvBucket = (name: string, kv: KV): KvBucket => {
     deleteAt: (key, revision) =>
       write("delete", key, () => kv.delete(key, { previousSeq: revision }).then(() => revision)).pipe(Effect.asVoid),
     watch: (key) =>
-      Stream.unwrap(
-        Effect.tryPromise({ try: () => kv.watch({ key, include: "updates" }), catch: fail("watch") }).pipe(
-          Effect.map((iterator) =>
-            Stream.fromAsyncIterable(iterator, fail("watch")).pipe(
-              Stream.map((entry) => ({ key: entry.key, revision: entry.revision, operation: entry.operation })),
-              Stream.ensuring(Effect.sync(() => iterator.stop()))
-            )
-          )
+      entries(kv.watch({ key, include: "updates" })).pipe(
+        Stream.map((entry) => ({ key: entry.key, revision: entry.revision, operation: entry.operation }))
+      ),
+    watchAll: (keys) =>
+      entries(kv.watch({ key: keys, include: "" })).pipe(
+        Stream.map((entry) => ({
+          key: entry.key,
+          revision: entry.revision,
+          operation: entry.operation,
+          value: entry.operation === "PUT" ? entry.string() : ""
+        }))
+      )
+  }
+
+  function entries(watching: Promise<AsyncIterable<KvEntry> & { stop: () => void }>) {
+    return Stream.unwrap(
+      Effect.tryPromise({ try: () => watching, catch: fail("watch") }).pipe(
+        Effect.map((iterator) =>
+          Stream.fromAsyncIterable(iterator, fail("watch")).pipe(Stream.ensuring(Effect.sync(() => iterator.stop())))
         )
       )
+    )
   }
 }

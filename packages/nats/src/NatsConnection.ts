@@ -6,6 +6,7 @@
 import { access, constants } from "node:fs/promises"
 import { connect, type Msg, type NatsConnection as RawConnection } from "@nats-io/transport-node"
 import { Context, Effect, Layer, PubSub, type Scope, Stream } from "effect"
+import { addService } from "./internal/AddService.ts"
 import { authConnectOptions, authProblem } from "./internal/AuthOptions.ts"
 import { connectFailure, shownServers } from "./internal/ConnectFailure.ts"
 import { waitForFirstConnect } from "./internal/FirstConnect.ts"
@@ -13,8 +14,16 @@ import { type BucketOptions, openBucket } from "./internal/OpenBucket.ts"
 import { deniedOf, requestError } from "./internal/RequestFailure.ts"
 import { drainMillis, serveWith } from "./internal/Serve.ts"
 import type { KvBucket } from "./KvBucket.ts"
+import type { MicroServiceOptions } from "./MicroService.ts"
 import { type NatsAuth, type NatsTls, natsTlsProblem } from "./NatsAuth.ts"
-import { KvError, NatsConnectError, type NatsDenied, NatsPublishError, type NatsRequestError } from "./NatsError.ts"
+import {
+  KvError,
+  NatsConnectError,
+  type NatsDenied,
+  NatsPublishError,
+  type NatsRequestError,
+  type NatsServiceError
+} from "./NatsError.ts"
 
 export interface NatsConnectionOptions {
   readonly servers: ReadonlyArray<string>
@@ -85,6 +94,10 @@ export class NatsConnection extends Context.Service<NatsConnection, {
    * lost to them: a subscriber that must not miss anything asks again.
    */
   readonly reconnects: Stream.Stream<void>
+  /** Whether the connection is up now: false between a disconnect and the reconnect, and once closed. */
+  readonly connected: Effect.Effect<boolean>
+  /** Registers a NATS micro service (MicroService.ts) until the scope closes. */
+  readonly addService: (options: MicroServiceOptions) => Effect.Effect<void, NatsServiceError, Scope.Scope>
 }>()("@tokenbus/nats/NatsConnection") {
   static readonly layer = (options: NatsConnectionOptions): Layer.Layer<NatsConnection, NatsConnectError> =>
     Layer.effect(NatsConnection, acquire(options))
@@ -100,7 +113,8 @@ const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
   // Interruptible, so that SIGTERM stops a process still waiting for its first connection.
   const raw = yield* Effect.acquireRelease(connectRaw(options), closeRaw, { interruptible: true })
   const reconnected = yield* PubSub.unbounded<void>()
-  yield* logStatusChanges(raw, reconnected)
+  const link = { up: true }
+  yield* logStatusChanges(raw, reconnected, link)
   return NatsConnection.of({
     request: (subject, payload, timeoutMillis) => request(raw, subject, payload, timeoutMillis),
     publish: (subject, payload) =>
@@ -112,7 +126,9 @@ const acquire = Effect.fnUntraced(function*(options: NatsConnectionOptions) {
     serve: (subject, options, handle) =>
       serveWith((onMessage) => subscribe(raw, subject, options, onMessage), handle),
     bucket: (name, bucketOptions) => openBucket(raw, name, bucketOptions),
-    reconnects: Stream.fromPubSub(reconnected)
+    reconnects: Stream.fromPubSub(reconnected),
+    connected: Effect.sync(() => link.up && !raw.isClosed()),
+    addService: (serviceOptions) => addService(raw, serviceOptions)
   })
 })
 
@@ -217,11 +233,13 @@ const request = (raw: RawConnection, subject: string, payload: string, timeoutMi
 
 /**
  * Disconnects and reconnects are what an operator wants to see; the rest is
- * noise. Reconnects also go to `reconnected`, for `reconnects`.
+ * noise. Reconnects also go to `reconnected`, for `reconnects`, and both set
+ * `link.up`, for `connected`.
  */
-const logStatusChanges = (raw: RawConnection, reconnected: PubSub.PubSub<void>) =>
+const logStatusChanges = (raw: RawConnection, reconnected: PubSub.PubSub<void>, link: { up: boolean }) =>
   Stream.fromAsyncIterable(raw.status(), () => undefined).pipe(
     Stream.runForEach((status) => {
+      if (status.type === "disconnect" || status.type === "reconnect") link.up = status.type === "reconnect"
       switch (status.type) {
         case "disconnect":
           return Effect.logWarning("disconnected from NATS").pipe(Effect.annotateLogs({ server: status.server }))

@@ -50,3 +50,10 @@ export class KvError extends Data.TaggedError("KvError")<{
   readonly message: string
   readonly cause?: unknown
 }> {}
+
+/** The NATS micro service could not be registered (the user may not subscribe to `$SRV.>`, or NATS is gone). */
+export class NatsServiceError extends Data.TaggedError("NatsServiceError")<{
+  readonly service: string
+  readonly message: string
+  readonly cause?: unknown
+}> {}

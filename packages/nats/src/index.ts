@@ -1,4 +1,5 @@
 export * from "./KvBucket.ts"
+export * from "./MicroService.ts"
 export * from "./NatsAuth.ts"
 export * from "./NatsConnection.ts"
 export * from "./NatsError.ts"

@@ -81,7 +81,7 @@ const cluster = (provider: ConfiguredProvider) =>
     const config = configFor(provider)
     const replicas = [yield* startReplica(nats, config, "replica-1"), yield* startReplica(nats, config, "replica-2")]
     const consumer = yield* nats.connection("consumer")
-    yield* advance(500)
+    yield* advance(1_500)
     const first = tokenOf(yield* getToken(consumer))
     const leader = yield* lockHolder(consumer)
     assert.isDefined(leader)

@@ -14,7 +14,7 @@ import { rm } from "node:fs/promises"
 import { dirname } from "node:path"
 import type { Project44Sim, Project44SimOptions } from "@tokenbus/sim"
 import { BUS_KEY_ENV, type BusKey, generateBusKey, testBus } from "./BusKeys.ts"
-import { currentLeader, type LeaderInfo } from "./currentLeader.ts"
+import { currentLeader, type LeaderInfo, settledLeader } from "./currentLeader.ts"
 import { type LogLine, logMsg, type LogPredicate } from "./LogLine.ts"
 import { type LeaseSettings, PROVIDER, randomPrefix, replicaConfig, SECRET_ENV } from "./ReplicaConfig.ts"
 import type { ReplicaProcess } from "./ReplicaProcess.ts"
@@ -146,7 +146,19 @@ export class ReplicaCluster {
   async firstToken(timeoutMs = 20_000): Promise<WireToken> {
     const minted = logMsg("minted and committed a token", { provider: PROVIDER })
     await waitUntil(() => this.linesOfAll(minted).length > 0, timeoutMs, `${this.name}: no replica minted a token`)
+    await this.settledLeader(timeoutMs)
     return this.getToken()
+  }
+
+  /** Waits until every running replica has joined and the leader is the one they agree on (see currentLeader.ts). */
+  async settledLeader(timeoutMs = 20_000): Promise<LeaderInfo> {
+    let settled: LeaderInfo | undefined
+    await waitUntil(
+      () => (settled = settledLeader(this.replicas, PROVIDER)) !== undefined,
+      timeoutMs,
+      `${this.name}: the replicas did not settle on a leader`
+    )
+    return settled!
   }
 
   /** The current leader: the replica whose "became leader" has the highest lease revision. */

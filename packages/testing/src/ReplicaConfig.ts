@@ -4,7 +4,9 @@
  * cluster, so clusters sharing one NATS server never see each other's
  * subjects or KV buckets, and the secret is passed through the environment
  * (`$P44_SECRET`), as an operator would. Its replicas sign their tokens
- * with the key in `$TOKENBUS_SIGNING_KEY` (SigningKeys.ts).
+ * with the key in `$TOKENBUS_SIGNING_KEY` (SigningKeys.ts). Each serves
+ * HTTP (probes, metrics) on a free port of 127.0.0.1, which it logs ("http
+ * listening", `port`: `httpPortOf` in ReplicaProcess.ts).
  */
 import { randomBytes } from "node:crypto"
 import { SIGNING_KEY_ENV } from "./SigningKeys.ts"
@@ -37,7 +39,11 @@ export interface ReplicaConfigOptions {
   readonly bus?: Readonly<Record<string, unknown>>
   /** More fields of the `nats` section (its `auth`, `tls`...). */
   readonly nats?: Readonly<Record<string, unknown>>
+  /** The `http` section; default: a free port on 127.0.0.1; false: no HTTP server. */
+  readonly http?: Readonly<Record<string, unknown>> | false
 }
+
+export const testHttp = { port: 0, host: "127.0.0.1" } as const
 
 /** `t` + 8 hex chars: valid as a subject prefix and in KV bucket names, unique per cluster. */
 export const randomPrefix = (): string => `t${randomBytes(4).toString("hex")}`
@@ -51,6 +57,7 @@ export const replicaConfig = (options: ReplicaConfigOptions): Record<string, unk
   ...(options.unsigned === true ? {} : { signing: { privateKey: { env: SIGNING_KEY_ENV } } }),
   storage: options.storage ?? testStorage,
   ...(options.bus === undefined ? {} : { bus: options.bus }),
+  ...(options.http === false ? {} : { http: options.http ?? testHttp }),
   providers: [{
     id: PROVIDER,
     kind: "oauth2-client-credentials",

@@ -32,6 +32,8 @@ export class ReplicaProcess {
   exit: ReplicaExit | undefined
   /** Whether SIGSTOP was sent and not yet followed by SIGCONT. */
   stopped = false
+  /** Date.now() when it was spawned (log lines' `time` is on the same clock): the bench's time to ready. */
+  readonly spawnedAt = Date.now()
 
   readonly #waiters = new Set<Waiter>()
   #partial = ""

@@ -1,7 +1,8 @@
 /**
  * Starting tokenbus replicas as real child processes, for the integration
  * tests and the benchmark: `node packages/service/src/bin.ts serve --config
- * <tmp file>`, exactly as an operator runs them.
+ * <tmp file>`, exactly as an operator runs them (or, with `fromBuild`, the
+ * bundle `pnpm build` makes of it).
  *
  * Every replica started here is remembered until `stopAllReplicas()`, which
  * SIGKILLs whatever is still alive and removes the temp config files, so a
@@ -15,6 +16,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { logMsg } from "./LogLine.ts"
 import { ReplicaProcess } from "./ReplicaProcess.ts"
+import { bundlePath } from "./ServiceBundle.ts"
 import { defaultSigningKeys, SIGNING_KEY_ENV } from "./SigningKeys.ts"
 import { STORAGE_KEY_ENV, storageKey } from "./StorageKey.ts"
 
@@ -34,6 +36,11 @@ export interface StartReplicaOptions {
   readonly logLevel?: string
   /** Node options before the script, e.g. `--cpu-prof` to profile the replica. */
   readonly nodeArgs?: ReadonlyArray<string>
+  /**
+   * Run the bundle `pnpm build` makes (ServiceBundle.ts) instead of src/bin.ts, as the bench does; the caller
+   * makes sure it is there and current (`ensureFreshBundle`): the replica fails to start if it is missing.
+   */
+  readonly fromBuild?: boolean
 }
 
 let counter = 0
@@ -61,7 +68,8 @@ export const spawnReplica = async (
   const withName = { ...config, nats: { ...nats, name: natsName } }
   const configPath = join(dir, "config.json")
   await writeFile(configPath, JSON.stringify(withName, null, 2))
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), binPath, "serve", "--config", configPath], {
+  const script = options.fromBuild === true ? bundlePath : binPath
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, "serve", "--config", configPath], {
     cwd: repoRoot,
     env: {
       ...process.env,

@@ -27,7 +27,7 @@
  * whether a nats.js watch resumes on a new stream is not something to rely on.
  */
 import { Clock, Effect, Latch, Option, PubSub, Stream } from "effect"
-import type { KvBucket, KvChange, KvValue } from "../KvBucket.ts"
+import type { KvBucket, KvEntryChange, KvValue } from "../KvBucket.ts"
 import { KvConflict, KvError } from "../NatsError.ts"
 
 export interface MemoryKvOptions {
@@ -66,7 +66,7 @@ export interface MemoryKvStore {
 /** A change, with the incarnation of the stream it was written to. */
 interface StreamChange {
   readonly incarnation: number
-  readonly change: KvChange
+  readonly change: KvEntryChange
 }
 
 /** The last message written for a key, as the bucket's stream holds it. */
@@ -101,7 +101,7 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
     const write = (key: string, operation: Entry["operation"], value: string, now: number): number => {
       const revision = ++lastRevision
       entries.set(key, { revision, operation, value, writtenAt: now })
-      PubSub.publishUnsafe(changes, { incarnation, change: { key, revision, operation } })
+      PubSub.publishUnsafe(changes, { incarnation, change: { key, revision, operation, value } })
       return revision
     }
 
@@ -173,7 +173,29 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
             const watched = incarnation
             return Stream.fromSubscription(subscription).pipe(
               Stream.filter((sent) => sent.incarnation === watched && sent.change.key === key),
-              Stream.map((sent) => sent.change)
+              Stream.map(({ change }) => ({ key: change.key, revision: change.revision, operation: change.operation }))
+            )
+          })
+        ),
+      watchAll: (keys) =>
+        Stream.unwrap(
+          Effect.map(PubSub.subscribe(changes), (subscription) => {
+            const watched = incarnation
+            const matches = keyPattern(keys)
+            const now = clock.currentTimeMillisUnsafe()
+            const initial: Array<KvEntryChange> = []
+            for (const key of [...entries.keys()]) {
+              const entry = lastEntry(key, now)
+              if (entry?.operation === "PUT" && matches(key)) {
+                initial.push({ key, revision: entry.revision, operation: "PUT", value: entry.value })
+              }
+            }
+            return Stream.concat(
+              Stream.fromIterable(initial.sort((a, b) => a.revision - b.revision)),
+              Stream.fromSubscription(subscription).pipe(
+                Stream.filter((sent) => sent.incarnation === watched && matches(sent.change.key)),
+                Stream.map((sent) => sent.change)
+              )
             )
           })
         )
@@ -198,6 +220,10 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
           Stream.unwrap(connected.whenOpen(Effect.succeed(bucket.watch(key)))).pipe(
             Stream.mapEffect((change) => connected.whenOpen(Effect.succeed(change)))
           ),
+        watchAll: (keys) =>
+          Stream.unwrap(connected.whenOpen(Effect.succeed(bucket.watchAll(keys)))).pipe(
+            Stream.mapEffect((change) => connected.whenOpen(Effect.succeed(change)))
+          ),
         partition: (on) => Effect.asVoid(on ? connected.close : connected.open),
         delayReplies: (millis) =>
           Effect.sync(() => {
@@ -208,6 +234,19 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
 
     return { name, view, destroy, recreate, destroyed: Effect.sync(() => destroyed) }
   })
+
+/** Whether a key matches a subject-style pattern: tokens separated by dots, `*` one token, a final `>` the rest. */
+const keyPattern = (pattern: string) => {
+  const wanted = pattern.split(".")
+  return (key: string): boolean => {
+    const tokens = key.split(".")
+    for (let index = 0; index < wanted.length; index++) {
+      if (wanted[index] === ">") return tokens.length > index
+      if (index >= tokens.length || (wanted[index] !== "*" && wanted[index] !== tokens[index])) return false
+    }
+    return tokens.length === wanted.length
+  }
+}
 
 /** A bucket with a single client; use `makeMemoryKvStore` to partition one replica from the others. */
 export const makeMemoryKvBucket = (name: string, options: MemoryKvOptions = {}): Effect.Effect<MemoryKvBucket> =>

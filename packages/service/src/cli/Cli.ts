@@ -6,7 +6,8 @@
  * when sealed as GetBusKeys.ts says), `reset`
  * forces a new token and a retry of rejected credentials. `get` and `reset`
  * reach NATS as CliConnection.ts says. `keygen` creates a cluster's signing
- * key pair (KeygenCommand.ts).
+ * key pair (KeygenCommand.ts). `status`, `watch` and `rotate` are the
+ * operator's view and hand (StatusCommand.ts, WatchCommand.ts, RotateCommand.ts).
  */
 import { TokenClient, UnsealableToken } from "@tokenbus/client"
 import { makeSubjects, protocolVersion, TokenReplyJson } from "@tokenbus/core"
@@ -20,6 +21,11 @@ import { dev } from "./DevCommand.ts"
 import { busKeyFlag, getBusKeys } from "./GetBusKeys.ts"
 import { getVerification, verifyKeyFlag } from "./GetVerifyKey.ts"
 import { keygen } from "./KeygenCommand.ts"
+import * as Logging from "./Logging.ts"
+import { prettyFlag } from "./PrettyFlag.ts"
+import { rotate } from "./RotateCommand.ts"
+import { status } from "./StatusCommand.ts"
+import { watch } from "./WatchCommand.ts"
 
 // Optional here: ConfigSource falls back to the variable, and names whichever it used when the file is wrong.
 const configPath = Flag.String("config").pipe(
@@ -28,9 +34,11 @@ const configPath = Flag.String("config").pipe(
   Flag.optional
 )
 
-const serve = Command.make("serve", { config: configPath }, ({ config }) =>
+const serve = Command.make("serve", { config: configPath, pretty: prettyFlag }, ({ config, pretty }) =>
   loadConfig(config).pipe(
-    Effect.flatMap((loaded) => Layer.launch(Replica.layerConnect(loaded)))
+    Effect.flatMap((loaded) =>
+      Layer.launch(Replica.layerConnect(loaded)).pipe(Effect.provide(Logging.forService(loaded.log, pretty)))
+    )
   )).pipe(Command.withDescription("Run a tokenbus replica"))
 
 export const get = Command.make("get", {
@@ -93,6 +101,6 @@ const reset = Command.make("reset", {
 
 export const cli = Command.make("tokenbus").pipe(
   Command.withDescription("A token broker for rate-limited OAuth2 upstreams, over NATS"),
-  Command.withSubcommands([serve, dev, get, reset, keygen]),
+  Command.withSubcommands([serve, dev, get, reset, rotate, status, watch, keygen]),
   Command.run({ version: "0.1.0" })
 )

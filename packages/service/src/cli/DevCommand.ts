@@ -9,6 +9,8 @@ import { Data, Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 import { parseServiceConfig } from "../config/ServiceConfig.ts"
 import * as Replica from "../replica/Replica.ts"
+import * as Logging from "./Logging.ts"
+import { prettyFlag } from "./PrettyFlag.ts"
 
 export class DevStackMissing extends Data.TaggedError("DevStackMissing")<{ readonly message: string }> {}
 
@@ -36,11 +38,13 @@ export const dev = Command.make("dev", {
   sealBus: Flag.Boolean("seal-bus").pipe(
     Flag.withDefault(false),
     Flag.withDescription("Seal access tokens on the bus with a new bus key, and print how a client gets it")
-  )
-}, (options) =>
+  ),
+  pretty: prettyFlag
+}, ({ pretty, ...options }) =>
   loadDevStack.pipe(
     Effect.flatMap(({ runDevStack }) => runDevStack(options, launchReplica)),
-    Effect.scoped
+    Effect.scoped,
+    Effect.provide(Logging.forService(undefined, pretty))
   )).pipe(
     Command.withDescription("Run a local NATS server, a simulated project44 and replicas, with nothing else needed")
   )

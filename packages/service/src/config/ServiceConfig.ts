@@ -20,6 +20,7 @@ import { BusConfig, resolveBus } from "./BusConfig.ts"
 import { ConfigError } from "./ConfigError.ts"
 import { PositiveInt, withDefault } from "./ConfigFields.ts"
 import { type ConfiguredProvider, type ProviderEntry, resolveProvider } from "./ConfiguredProvider.ts"
+import { HttpConfig, LogConfig } from "./HttpConfig.ts"
 import { mintPolicyFields } from "./MintPolicy.ts"
 import { type NatsSettings, NatsSettingsSchema, resolveNatsSettings } from "./NatsSettings.ts"
 import { resolveSigning, type Signing, SigningConfig } from "./SigningConfig.ts"
@@ -51,6 +52,8 @@ export const ServiceConfigSchema = Schema.Struct({
   signing: Schema.optionalKey(SigningConfig),
   storage: Schema.optionalKey(StorageConfig),
   bus: Schema.optionalKey(BusConfig),
+  http: Schema.optionalKey(HttpConfig),
+  log: Schema.optionalKey(LogConfig),
   providers: Schema.Array(ProviderConfig).check(Schema.isMinLength(1), Schema.makeFilter(uniqueIds))
 })
 export type ServiceConfigFile = typeof ServiceConfigSchema.Type

@@ -1,7 +1,9 @@
 /**
- * Leader election for one provider over a JetStream KV lock. A replica takes
- * the lock with `create` (only one can), keeps it with `update` against the
- * revision it holds, and the bucket's TTL lets a dead leader's lock lapse.
+ * A lease held over a JetStream KV lock. A replica takes the lock with
+ * `create` (only one can), keeps it with `update` against the revision it
+ * holds, and the bucket's TTL lets a dead holder's lock lapse. Each replica
+ * holds one: its member key (`join`), while it is a live member of the
+ * cluster; which providers a member leads is Assignment.ts.
  *
  * Leadership is decided only from our own compare-and-sets. One whose reply
  * was lost (normal while NATS changes a stream's leader) is not a lost lock:
@@ -20,12 +22,14 @@
  * (`termOf` in core), so terms keep growing when that bucket is deleted and
  * created again and its revisions start over.
  */
-import { type Lease, type LeaseConfig, renewDueAt, termOf, validUntil } from "@tokenbus/core"
+import { type Lease, type LeaseConfig, memberKey, renewDueAt, termOf, validUntil } from "@tokenbus/core"
 import { type KvBucket, type KvError, NatsConnection } from "@tokenbus/nats"
 import { Context, Data, Effect, Exit, Layer, Option, Queue, Ref, Scope, Stream } from "effect"
 import { ReplicaContext } from "../replica/ReplicaContext.ts"
 import { type LockWrites, makeLockWrites } from "./internal/LockWrites.ts"
+import { makeRenewalRequests, type RenewalRequests } from "./internal/RenewalRequests.ts"
 import { monotonicMillis } from "./internal/monotonicMillis.ts"
+import { type Members, watchMembers } from "./Membership.ts"
 
 export class LeadershipLost extends Data.TaggedError("LeadershipLost")<{
   readonly key: string
@@ -38,7 +42,12 @@ export interface LockSpec {
   /** Who holds the lock: the replica id, shown to operators reading the bucket. */
   readonly holder: string
   readonly lease: LeaseConfig
+  /** What the log says when this lock is taken and given up: "became leader" and "stepped down" by default. */
+  readonly messages?: { readonly taken: string; readonly given: string }
 }
+
+const defaultMessages = { taken: "became leader", given: "stepped down" }
+const memberMessages = { taken: "joined the cluster", given: "left the cluster" }
 
 /** Succeeds while the lease is certainly still ours; checked before every commit. */
 export type LeadershipGuard = Effect.Effect<void, LeadershipLost>
@@ -50,15 +59,31 @@ export type LeadershipGuard = Effect.Effect<void, LeadershipLost>
  * `lead` returning means it steps down of its own accord (it found a newer
  * leader's fence).
  */
-export type Lead<R> = (guard: LeadershipGuard, term: number) => Effect.Effect<void, never, Scope.Scope | R>
+export type Lead<R> = (guard: LeadershipGuard, term: number, held: HeldLock) => Effect.Effect<void, never, Scope.Scope | R>
+
+/** What a holder can ask of its lock while it leads. */
+export interface HeldLock {
+  /**
+   * Renews the lock now (or joins a renewal sent after this call) and gives
+   * the term of the revision it wrote: a term no lock write before this call
+   * can match or exceed, for a holder that starts leading something new.
+   */
+  readonly freshTerm: Effect.Effect<number>
+}
 
 export class LeaderLock extends Context.Service<LeaderLock, {
   /** Campaigns for the lock `key` forever, running `lead` whenever this replica holds it. */
   readonly campaign: <R>(key: string, lead: Lead<R>) => Effect.Effect<never, never, Scope.Scope | R>
+  /** Holds this replica's member key (`members.<holder>`) forever, running `lead` while it is a live member. */
+  readonly join: <R>(lead: Lead<R>) => Effect.Effect<never, never, Scope.Scope | R>
+  /** The live members as this replica sees them, followed until the scope closes. */
+  readonly members: Effect.Effect<Members, never, Scope.Scope>
 }>()("@tokenbus/service/LeaderLock") {
   /** Locks in `bucket`, held as `holder`. */
   static readonly make = (bucket: KvBucket, holder: string, lease: LeaseConfig): LeaderLock["Service"] => ({
-    campaign: (key, lead) => campaign({ bucket, key, holder, lease }, lead)
+    campaign: (key, lead) => campaign({ bucket, key, holder, lease }, lead),
+    join: (lead) => campaign({ bucket, key: memberKey(holder), holder, lease, messages: memberMessages }, lead),
+    members: watchMembers({ bucket, self: holder, lease })
   })
 
   /** Locks in the replica's leases bucket, whose TTL is the lease length. */
@@ -188,13 +213,18 @@ const holdLeadership = <R>(campaign: Campaign, first: Lease, lead: Lead<R>) =>
     if ((yield* Effect.result(guard))._tag === "Failure") {
       return yield* Effect.logWarning("took the lock too late to lead; releasing it")
     }
-    yield* Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: first.revision, term }))
+    const messages = spec.messages ?? defaultMessages
+    yield* Effect.logInfo(messages.taken).pipe(Effect.annotateLogs({ revision: first.revision, term }))
+    const renewals = yield* makeRenewalRequests((revision) => termAt(campaign, revision))
     const reason = yield* Effect.raceFirst(
-      lead(guard, term).pipe(Scope.provide(leading), Effect.as("it stopped leading (the line before says why)")),
-      keepRenewing(spec, writes, held)
+      lead(guard, term, { freshTerm: renewals.freshTerm }).pipe(
+        Scope.provide(leading),
+        Effect.as("it stopped leading (the line before says why)")
+      ),
+      keepRenewing(spec, writes, held, renewals)
     )
     yield* Scope.close(leading, Exit.void)
-    yield* Effect.logWarning("stepped down").pipe(Effect.annotateLogs({ reason, term }))
+    yield* Effect.logWarning(messages.given).pipe(Effect.annotateLogs({ reason, term }))
   }).pipe(Effect.scoped)
 
 /**
@@ -202,14 +232,19 @@ const holdLeadership = <R>(campaign: Campaign, first: Lease, lead: Lead<R>) =>
  * renewal that hangs, ends by the lease's deadline, so `lead` is interrupted
  * no later than the moment the lease may lapse.
  */
-const keepRenewing = (spec: LockSpec, writes: LockWrites, held: Ref.Ref<Lease>) =>
+const keepRenewing = (spec: LockSpec, writes: LockWrites, held: Ref.Ref<Lease>, renewals: RenewalRequests) =>
   Effect.gen(function*() {
     const retryMillis = Math.min(250, spec.lease.renewEveryMillis)
     let attemptAt = renewDueAt(spec.lease, yield* Ref.get(held))
+    let retrying = false
     while (true) {
       const lease = yield* Ref.get(held)
       const deadline = validUntil(spec.lease, lease)
-      yield* Effect.sleep(Math.max(0, Math.min(attemptAt, deadline) - (yield* monotonicMillis)))
+      const wait = Math.max(0, Math.min(attemptAt, deadline) - (yield* monotonicMillis))
+      // A holder waiting for a fresh term gets a renewal at once, unless the last one failed: that waits its retry.
+      if (retrying || !(yield* renewals.pending)) {
+        yield* Effect.raceFirst(Effect.sleep(wait), retrying ? Effect.never : renewals.asked)
+      }
       const sentAt = yield* monotonicMillis
       if (sentAt >= deadline) return "the lease ran out before a renewal got through"
       const left = Effect.map(monotonicMillis, (now) => Math.max(0, Math.min(attemptMillis(spec), deadline - now)))
@@ -225,9 +260,12 @@ const keepRenewing = (spec: LockSpec, writes: LockWrites, held: Ref.Ref<Lease>) 
       }
       if (renewed !== undefined) {
         yield* Ref.set(held, renewed)
+        yield* renewals.answer(renewed)
         attemptAt = renewDueAt(spec.lease, renewed)
+        retrying = false
       } else {
         attemptAt = (yield* monotonicMillis) + retryMillis
+        retrying = true
       }
     }
   })

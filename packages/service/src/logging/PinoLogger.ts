@@ -6,10 +6,13 @@
  * whose name says it holds a secret (`password`, `client_secret`,
  * `accessToken`, `authorization`...) prints as `<redacted>` too, whatever it
  * holds: as a field (pino's redaction, down to `secretFieldDepth` levels) and
- * inside an object logged as part of the message.
+ * inside an object logged as part of the message. The same lines can be
+ * printed for a person instead (`pretty`: pino-pretty, one coloured line per
+ * entry, fields below it): the redaction happens before either.
  */
 import { Cause, Layer, Logger, type LogLevel, Redacted, References } from "effect"
 import { pino } from "pino"
+import pretty from "pino-pretty"
 
 const pinoLevel: Record<LogLevel.LogLevel, pino.Level | undefined> = {
   All: "trace",
@@ -101,7 +104,18 @@ const fieldsOf = (annotations: Readonly<Record<string, unknown>>): Record<string
   return fields
 }
 
-export const make = (destination: pino.DestinationStream = pino.destination({ sync: true })) => {
+export interface PinoOptions {
+  /** Human-readable lines (pino-pretty) instead of JSON. */
+  readonly pretty?: boolean
+}
+
+/** Where the lines go: stdout, written synchronously so that a line logged just before exit is not lost. */
+const stdout = (options: PinoOptions): pino.DestinationStream =>
+  options.pretty === true
+    ? pretty({ sync: true, destination: 1, colorize: process.stdout.isTTY === true })
+    : pino.destination({ sync: true })
+
+export const make = (destination: pino.DestinationStream = stdout({})) => {
   const options = { base: { pid: process.pid }, level: "trace", redact: { paths: redactPaths, censor } }
   const logger = pino(options, destination)
   return Logger.make(({ cause, fiber, logLevel, message }) => {
@@ -115,5 +129,5 @@ export const make = (destination: pino.DestinationStream = pino.destination({ sy
 }
 
 /** Replaces Effect's default logger and drops entries below `level` before they are formatted. */
-export const layer = (level: LogLevel.LogLevel = "Info") =>
-  Layer.mergeAll(Logger.layer([make()]), Layer.succeed(References.MinimumLogLevel, level))
+export const layer = (level: LogLevel.LogLevel = "Info", options: PinoOptions = {}) =>
+  Layer.mergeAll(Logger.layer([make(stdout(options))]), Layer.succeed(References.MinimumLogLevel, level))

@@ -10,6 +10,7 @@ import { CredentialsRejected, type MintReason } from "@tokenbus/core"
 import { Clock, Effect, Ref } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { FencedState, WriteError } from "../leadership/FencedState.ts"
+import { ReplicaMetrics } from "../observe/ReplicaMetrics.ts"
 import { leaderAudit } from "./internal/LeaderAudit.ts"
 
 export interface Breaker {
@@ -25,11 +26,14 @@ export const makeBreaker = Effect.fnUntraced(function*(configured: ConfiguredPro
   const id = configured.id
   const credentials = yield* Ref.make(configured)
   const audit = leaderAudit(id, state)
+  const metrics = yield* ReplicaMetrics
+  metrics.breaker(id, (yield* state.snapshot).state.breaker !== undefined)
 
   const trip = Effect.fnUntraced(function*(reason: string) {
     const now = yield* Clock.currentTimeMillis
     const { fingerprint } = yield* Ref.get(credentials)
     yield* state.write((s) => ({ ...s.state, breaker: { reason, since: now, fingerprint } }))
+    metrics.breaker(id, true)
     yield* audit("breaker-tripped", "the circuit breaker tripped", reason)
     yield* Effect.logError(
       `the upstream rejected the credentials of ${id}: ${reason}. No more tokens will be minted for it ` +
@@ -47,6 +51,7 @@ export const makeBreaker = Effect.fnUntraced(function*(configured: ConfiguredPro
 
   const check = Effect.fnUntraced(function*(reason: MintReason) {
     const breaker = (yield* state.snapshot).state.breaker
+    metrics.breaker(id, breaker !== undefined)
     if (breaker === undefined) return
     const resolved = yield* reloaded
     if (resolved.fingerprint === breaker.fingerprint && reason !== "operator") {
@@ -63,6 +68,7 @@ export const makeBreaker = Effect.fnUntraced(function*(configured: ConfiguredPro
       const { carry: _carry, unconfirmed: _unconfirmed, ...fresh } = rest
       return fresh
     })
+    metrics.breaker(id, false)
     yield* reason === "operator"
       ? audit("breaker-cleared", "operator reset the circuit breaker", "operator")
       : audit("breaker-cleared", "credentials changed; minting again", "credentials-changed")

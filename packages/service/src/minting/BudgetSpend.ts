@@ -8,12 +8,15 @@ import { type ProtocolError, recordsCall, take, TokenUnavailable } from "@tokenb
 import { Clock, Deferred, Effect, Ref } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { FencedState } from "../leadership/FencedState.ts"
+import { ReplicaMetrics } from "../observe/ReplicaMetrics.ts"
 import type { Answer } from "../replica/Replies.ts"
 
 export const makeBudgetSpend = Effect.fnUntraced(function*(configured: ConfiguredProvider, state: FencedState) {
   const { rateLimit } = configured
   const unavailable = (message: string) => new TokenUnavailable({ provider: configured.id, message })
   const nextCallAt = yield* Ref.make<number | undefined>(undefined)
+  const metrics = yield* ReplicaMetrics
+  metrics.budget(configured.id, rateLimit, (yield* state.snapshot).state.budget)
 
   /** No budget left: tell the waiting consumers what they can have now, then wait. */
   const waitForBudget = Effect.fnUntraced(function*(until: number, answer: Deferred.Deferred<Answer, ProtocolError>) {
@@ -41,11 +44,13 @@ export const makeBudgetSpend = Effect.fnUntraced(function*(configured: Configure
         continue
       }
       yield* Ref.set(nextCallAt, undefined)
-      return yield* state.write(({ state: { unconfirmed: _, ...rest } }) => {
+      const written = yield* state.write(({ state: { unconfirmed: _, ...rest } }) => {
         const fence = rest.fence ?? { holder: "unknown", term: 0 }
         const record = recordsCall(configured.lostAnswer, carry) ? { unconfirmed: { since: now, ...fence } } : {}
         return { ...rest, budget: grant.state, ...record }
       })
+      metrics.budget(configured.id, rateLimit, grant.state)
+      return written
     }
   })
 

@@ -22,12 +22,13 @@ import {
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
-import { Clock, Context, Deferred, Effect, Layer, Random, Schedule } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, type Exit, Layer, Random, Schedule } from "effect"
 import { HttpClient } from "effect/http"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { MintedToken } from "../kinds/ProviderKind.ts"
 import type { FencedState, WriteError } from "../leadership/FencedState.ts"
 import type { LeadershipGuard } from "../leadership/LeaderLock.ts"
+import { type MintOutcome, ReplicaMetrics } from "../observe/ReplicaMetrics.ts"
 import type { Answer } from "../replica/Replies.ts"
 import type { UpstreamError } from "../upstream/UpstreamError.ts"
 import { makeBreaker } from "./Breaker.ts"
@@ -76,6 +77,16 @@ const recordOf = (minted: MintedToken, now: number, reason: MintReason): StoredT
   ...(minted.expiresInSeconds === undefined ? {} : { expiresAt: now + minted.expiresInSeconds * 1000 })
 })
 
+/** How a mint ended, for `tokenbus_mints_total`. */
+const outcomeOf = (exit: Exit.Exit<unknown, ProtocolError | WriteError>): MintOutcome => {
+  if (exit._tag === "Success") return "committed"
+  const failure = exit.cause.reasons.find(Cause.isFailReason)?.error
+  if (failure === undefined) return "interrupted"
+  if (failure._tag === "CredentialsRejected") return "rejected"
+  if (failure._tag === "TokenUnavailable") return "unavailable"
+  return "lost-leadership"
+}
+
 const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: HttpClient.HttpClient) {
   const { cache, configured, guard, state } = deps
   const id = configured.id
@@ -84,6 +95,7 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
   const breaker = yield* makeBreaker(configured, state)
   const budget = yield* makeBudgetSpend(configured, state)
   const audit = leaderAudit(id, state)
+  const metrics = yield* ReplicaMetrics
 
   const commit = Effect.fnUntraced(function*(minted: MintedToken, reason: MintReason) {
     const now = yield* Clock.currentTimeMillis
@@ -129,7 +141,11 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
     yield* budget.spend(answer, carry)
     yield* guard
     const { minter } = yield* breaker.current
-    return yield* minter.mint({ carry }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.result)
+    const started = yield* Clock.currentTimeMillis
+    const minted = yield* minter.mint({ carry }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.result)
+    const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+    metrics.upstreamCall(id, seconds, minted._tag === "Success" ? "ok" : minted.failure.kind)
+    return minted
   })
 
   const afterFailure = Effect.fnUntraced(function*(error: UpstreamError, attempt: number) {
@@ -142,7 +158,8 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
     const now = yield* Clock.currentTimeMillis
     if (error.kind === "rate-limited") {
       const until = now + (error.retryAfterMillis ?? rateLimit.windowMillis / rateLimit.tokens)
-      yield* state.write((s) => ({ ...s.state, budget: block(rateLimit, s.state.budget, now, until) }))
+      const blocked = yield* state.write((s) => ({ ...s.state, budget: block(rateLimit, s.state.budget, now, until) }))
+      metrics.budget(id, rateLimit, blocked.state.budget)
       return
     }
     const delay = backoffDelay(retry, attempt, yield* Random.next)
@@ -159,7 +176,11 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
       if (minted._tag === "Success") return yield* Deferred.succeed(answer, { token: yield* commit(minted.success, reason) })
       yield* afterFailure(minted.failure, attempt)
     }
-  }, Effect.ensuring(budget.planCall(undefined)))
+  }, (effect, reason) =>
+    effect.pipe(
+      Effect.onExit((exit) => Effect.sync(() => metrics.minted(id, reason, outcomeOf(exit)))),
+      Effect.ensuring(budget.planCall(undefined))
+    ))
 
   return { run, trip: breaker.trip, nextCallAt: budget.nextCallAt } satisfies Cycle
 })

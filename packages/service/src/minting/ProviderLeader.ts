@@ -1,5 +1,5 @@
 /**
- * What the leader of one provider does while it holds the lock.
+ * What the leader of one provider does while it leads it (Assignment.ts).
  *
  * It first writes its fence into the provider's state in KV (see
  * leadership/FencedState.ts): from then on any write by an earlier leader
@@ -20,10 +20,11 @@ import {
   type Token
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Effect, Layer, Schedule, type Scope } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import { makeFencedState } from "../leadership/FencedState.ts"
-import type { Lead } from "../leadership/LeaderLock.ts"
+import type { LeadershipGuard } from "../leadership/LeaderLock.ts"
+import { ReplicaMetrics } from "../observe/ReplicaMetrics.ts"
 import { makeRefusalLog, type RefusalLog } from "../replica/RefusalLog.ts"
 import { errorReply, type Replies } from "../replica/Replies.ts"
 import { ReplicaContext } from "../replica/ReplicaContext.ts"
@@ -34,8 +35,13 @@ import { followWatch, renewOnSchedule } from "./RenewalSchedule.ts"
 import { makeSingleFlight, type Serve } from "./SingleFlight.ts"
 
 export class ProviderLeader extends Context.Service<ProviderLeader, {
-  /** What this replica runs while it holds `provider`'s lock. */
-  readonly lead: (provider: ConfiguredProvider) => Lead<never>
+  /**
+   * What this replica runs while it leads `provider`, in term `term`: until it is deposed, interrupted, or
+   * `retire` completes and no mint is under way.
+   */
+  readonly lead: (
+    provider: ConfiguredProvider
+  ) => (guard: LeadershipGuard, term: number, retire: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
 }>()("@tokenbus/service/ProviderLeader") {
   static readonly layer: Layer.Layer<ProviderLeader, never, NatsConnection | ReplicaContext | TokenStore | MintCycle> =
     Layer.effect(
@@ -46,7 +52,8 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
           yield* Effect.context<NatsConnection | ReplicaContext | TokenStore | MintCycle>()
         )
         return {
-          lead: (provider) => (guard, term) => lead(provider, guard, term).pipe(Effect.provide(services))
+          lead: (provider) => (guard, term, retire) =>
+            lead(provider, guard, term, retire).pipe(Effect.provide(services))
         }
       })
     )
@@ -77,7 +84,7 @@ const answer = (serve: Serve, refusals: RefusalLog, replies: Replies, message: I
     Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
   )
 
-const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0], term: number) =>
+const lead = (configured: ConfiguredProvider, guard: LeadershipGuard, term: number, retire: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const nats = yield* NatsConnection
     const { cache, replicaId, replies, subjects } = yield* ReplicaContext
@@ -128,6 +135,9 @@ const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0],
 
     const refusals = yield* makeRefusalLog()
     yield* nats.serve(subjects.mint(id), {}, (message) => answer(serve, refusals, replies, message))
+    const metrics = yield* ReplicaMetrics
+    metrics.leading(id, term)
+    yield* Effect.addFinalizer(() => Effect.sync(() => metrics.notLeading(id)))
     const { state: stored, token } = fenced.success
     if (initial.value.token === undefined && held !== undefined && token?.version === held.version) {
       yield* Effect.logWarning(stateLostMessage).pipe(
@@ -150,5 +160,5 @@ const lead = (configured: ConfiguredProvider, guard: Parameters<Lead<never>>[0],
       yield* renewOnSchedule(state, serve, configured.lifecycle).pipe(Effect.forkIn(scope))
     }
     yield* followWatch(configured, serve, state).pipe(Effect.forkIn(scope))
-    yield* state.deposed
+    yield* Effect.raceFirst(state.deposed, Effect.andThen(retire, serve.idle))
   }).pipe(Effect.annotateLogs({ provider: configured.id, role: "leader", term }))

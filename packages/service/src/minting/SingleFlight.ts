@@ -20,11 +20,17 @@ import { Cause, Clock, Deferred, Effect, Exit, Ref, type Scope, Semaphore } from
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import { Deposed, type FencedState } from "../leadership/FencedState.ts"
 import { LeadershipLost } from "../leadership/LeaderLock.ts"
+import { type Deduplicated, ReplicaMetrics } from "../observe/ReplicaMetrics.ts"
 import type { Answer } from "../replica/Replies.ts"
 import type { Cycle } from "./MintCycle.ts"
 
 /** Answers one request for a token: serves, joins or mints. */
 export type Serve = (request: MintRequest, reason: MintReason) => Effect.Effect<Answer, ProtocolError>
+
+/** A provider's single flight: `Serve`, and a wait for the mint under way, if any, to end. */
+export interface SingleFlight extends Serve {
+  readonly idle: Effect.Effect<void>
+}
 
 export interface SingleFlightOptions {
   readonly configured: ConfiguredProvider
@@ -58,6 +64,12 @@ export const makeSingleFlight = Effect.fnUntraced(function*(options: SingleFligh
   const minting = yield* Ref.make<Waiting | undefined>(undefined)
   // Deciding and settling take turns, so a decision never sees a committed token with a stale "in flight".
   const deciding = yield* Semaphore.make(1)
+  const metrics = yield* ReplicaMetrics
+  /** A 401 report answered without a mint of its own: counted. */
+  const deduplicatedAs: Partial<Record<MintDecision, Deduplicated>> = {
+    "join-in-flight": "joined-mint",
+    "serve-current": "served-current"
+  }
 
   /** Ends the waiting consumers' wait with the mint's outcome; a leader stepping down leaves them unanswered. */
   const settle = (waiting: Waiting) => (exit: Exit.Exit<unknown, unknown>) => {
@@ -110,6 +122,8 @@ export const makeSingleFlight = Effect.fnUntraced(function*(options: SingleFligh
     Effect.gen(function*() {
       const fresh = yield* Deferred.make<Answer, ProtocolError>()
       const [decision, inFlight, held, breakerOpen] = yield* decide(request, fresh)
+      const how = request._tag === "Unauthorized" && !reloaded ? deduplicatedAs[decision] : undefined
+      if (how !== undefined) metrics.deduplicated(id, how)
       if (decision === "join-in-flight" && inFlight !== undefined) return yield* Deferred.await(inFlight).pipe(Effect.flatMap(expectedNow))
       if (decision === "reload" && !reloaded) {
         yield* state.reload.pipe(Effect.mapError((error) => new TokenUnavailable({ provider: id, message: error.message })))
@@ -126,5 +140,10 @@ export const makeSingleFlight = Effect.fnUntraced(function*(options: SingleFligh
       return yield* Deferred.await(fresh)
     })
 
-  return serve satisfies Serve
+  /** Completes once no mint is under way: a leader handing its provider over lets it finish first. */
+  const idle = Effect.gen(function*() {
+    while ((yield* Ref.get(minting)) !== undefined) yield* Effect.sleep(50)
+  })
+
+  return Object.assign(serve, { idle }) satisfies SingleFlight
 })

@@ -20,6 +20,7 @@ import {
 } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
 import { Clock, Context, Deferred, Effect, Layer, Schema } from "effect"
+import { ReplicaMetrics, type ReplicaMetricsShape } from "../observe/ReplicaMetrics.ts"
 import type { Answer } from "./Replies.ts"
 import { ReplicaContext } from "./ReplicaContext.ts"
 
@@ -28,6 +29,8 @@ export interface AskLeaderOptions {
   readonly subjects: Subjects
   readonly cache: TokenCache
   readonly requestTimeoutMillis: number
+  /** Counts the 401 reports that join a question already asked; absent: nothing is counted. */
+  readonly metrics?: ReplicaMetricsShape
 }
 
 export class AskLeader extends Context.Service<AskLeader, {
@@ -40,7 +43,8 @@ export class AskLeader extends Context.Service<AskLeader, {
       const nats = yield* NatsConnection
       const { cache, config, subjects } = yield* ReplicaContext
       const { requestTimeoutMillis } = config
-      return { ask: makeAskLeader({ nats, subjects, cache, requestTimeoutMillis }) }
+      const metrics = yield* ReplicaMetrics
+      return { ask: makeAskLeader({ nats, subjects, cache, requestTimeoutMillis, metrics }) }
     })
   )
 }
@@ -109,7 +113,10 @@ export const makeAskLeader = (options: AskLeaderOptions) => {
     Effect.suspend(() => {
       const key = `${provider}\u0000${request.reason}\u0000${request.failedVersion ?? ""}`
       const asked = pending.get(key)
-      if (asked !== undefined) return Deferred.await(asked)
+      if (asked !== undefined) {
+        if (request.reason === "unauthorized-report") options.metrics?.deduplicated(provider, "joined-question")
+        return Deferred.await(asked)
+      }
       const answer = Deferred.makeUnsafe<Answer, ProtocolError>()
       pending.set(key, answer)
       return ask(provider, request).pipe(

@@ -9,6 +9,7 @@
  */
 import {
   GetTokenRequestJson,
+  type MintRequestMessage,
   type ProtocolError,
   protocolVersion,
   ProviderNotFound,
@@ -18,6 +19,7 @@ import {
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
 import { Context, Effect, Layer } from "effect"
+import { ReplicaMetrics } from "../observe/ReplicaMetrics.ts"
 import { TokenStore } from "../store/TokenStore.ts"
 import { AskLeader } from "./AskLeader.ts"
 import { followUpdates } from "./followUpdates.ts"
@@ -50,27 +52,45 @@ export class Responder extends Context.Service<Responder, {
       const { cache } = yield* ReplicaContext
       const store = yield* TokenStore
       const { ask } = yield* AskLeader
+      const metrics = yield* ReplicaMetrics
+      const fromLeader = (provider: string, request: MintRequestMessage) =>
+        ask(provider, request).pipe(Effect.map((answer) => {
+          metrics.served(provider, "leader")
+          return answer
+        }))
 
-      const current = (provider: string): Effect.Effect<Answer, ProtocolError> => {
+      // Suspended: a request whose payload fails to decode builds this effect without running it, and counts nothing.
+      const current = (provider: string): Effect.Effect<Answer, ProtocolError> => Effect.suspend(() => {
         const cached = cache.get(provider)
-        if (cached !== undefined) return Effect.succeed({ token: cached })
+        if (cached !== undefined) {
+          metrics.served(provider, "cache")
+          return Effect.succeed({ token: cached })
+        }
+        metrics.missed(provider)
         return store.read(provider).pipe(
           Effect.flatMap(({ token }) => {
             if (token === undefined || !cache.isPlausible(token.version)) {
-              return ask(provider, { v: protocolVersion, reason: "initial" })
+              return fromLeader(provider, { v: protocolVersion, reason: "initial" })
             }
             cache.offer(token)
+            metrics.served(provider, "kv")
             // Another answer may have brought a newer token meanwhile: the newest held is the answer.
             return Effect.succeed({ token: cache.get(provider) ?? token })
           }),
-          Effect.catchTag("KvError", () => ask(provider, { v: protocolVersion, reason: "initial" }))
+          Effect.catchTag("KvError", () => fromLeader(provider, { v: protocolVersion, reason: "initial" }))
         )
-      }
+      })
 
       const afterUnauthorized = (provider: string, failedVersion: number): Effect.Effect<Answer, ProtocolError> => {
+        metrics.unauthorizedReceived(provider)
         const cached = cache.get(provider)
-        if (cached !== undefined && cached.version > failedVersion) return Effect.succeed({ token: cached })
-        return ask(provider, { v: protocolVersion, reason: "unauthorized-report", failedVersion })
+        if (cached !== undefined && cached.version > failedVersion) {
+          metrics.deduplicated(provider, "newer-held")
+          metrics.served(provider, "cache")
+          return Effect.succeed({ token: cached })
+        }
+        metrics.missed(provider)
+        return fromLeader(provider, { v: protocolVersion, reason: "unauthorized-report", failedVersion })
       }
 
       return { current, afterUnauthorized }
@@ -116,13 +136,17 @@ const serveConsumers = (responder: Responder["Service"]) =>
     const { cache, config, replies, subjects } = yield* ReplicaContext
     const providers = new Set(config.providers.map((provider) => provider.id))
     const refusals = yield* makeRefusalLog()
+    const metrics = yield* ReplicaMetrics
 
     yield* nats.serve(subjects.anyGet, { queue: replicaQueue }, (message) => {
       const provider = providerOf(message.subject)
       if (!providers.has(provider)) return answer(message, "get", refusals, replies, unknownProvider(provider))
       const cached = cache.get(provider)
       const plain = isPlainGet(message.data)
-      if (plain && cached !== undefined) return void message.respond(replies.tokenReply(cached))
+      if (plain && cached !== undefined) {
+        metrics.served(provider, "cache")
+        return void message.respond(replies.tokenReply(cached))
+      }
       return answer(
         message,
         "get",

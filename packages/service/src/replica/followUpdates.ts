@@ -10,7 +10,8 @@
  */
 import { makeBoundedWarning, providerOf } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
+import { ReplicaMetrics } from "../observe/ReplicaMetrics.ts"
 import { ReplicaContext } from "./ReplicaContext.ts"
 
 export const droppedUpdatesMessage = "dropped token updates that failed verification; the token held is kept"
@@ -21,11 +22,17 @@ export const followUpdates = Effect.gen(function*() {
   const { cache, config, subjects } = yield* ReplicaContext
   const providers = new Set(config.providers.map((provider) => provider.id))
   const dropped = yield* makeBoundedWarning(droppedUpdatesMessage)
+  const metrics = yield* ReplicaMetrics
+  const clock = yield* Clock.Clock
   yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {
     const provider = providerOf(message.subject)
     // Not served here: nothing to keep, and the cache must not grow with every name someone publishes.
     if (!providers.has(provider)) return
     const offered = cache.offerUpdate(provider, message.string())
-    if (offered !== "kept" && offered !== "stale") dropped(offered, provider)
+    if (offered === "kept") {
+      // A version is at least its commit's wall clock in microseconds (PROTOCOL.md, "Versions").
+      const version = cache.get(provider)?.version
+      if (version !== undefined) metrics.broadcastLag((clock.currentTimeMillisUnsafe() - version / 1000) / 1000)
+    } else if (offered !== "stale") dropped(offered, provider)
   })
 })

@@ -105,7 +105,7 @@ describe("parseServiceConfig: decoding", () => {
       expect(config).toMatchObject({
         nats: { servers: ["nats://127.0.0.1:4222"] },
         prefix: "tokenbus",
-        lease: { ttlMillis: 6000, renewEveryMillis: 1500, safetyMarginMillis: 1000 },
+        lease: { ttlMillis: 1500, renewEveryMillis: 300, safetyMarginMillis: 500 },
         requestTimeoutMillis: 5000
       })
       expect(config.providers).toHaveLength(1)

@@ -51,7 +51,7 @@ export const startFuzzCluster = (signingKey?: Redacted.Redacted<string>) => Effe
     yield* startReplica(nats, config, "replica-2")
   ]
   const consumer = yield* nats.connection("fuzz-consumer")
-  yield* advance(500)
+  yield* advance(1_500)
   yield* consumer.request(subjects.get(PROVIDER), "", 5_000)
 
   // The spy hears every reply to the consumer's requests: its inboxes share the first request's prefix.

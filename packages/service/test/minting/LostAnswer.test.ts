@@ -133,8 +133,8 @@ describe("renewalExpectedAt", () => {
     Effect.gen(function*() {
       const { consumer, first, nats, replicas, upstream } = yield* startCluster(2, { lostAnswer: "stop" })
       const next = tokenOf(yield* reportUnauthorized(consumer, first))
-      yield* recreateBucket(nats, subjects.tokenBucket)
       const leaderId = yield* lockHolder(consumer)
+      yield* recreateBucket(nats, subjects.tokenBucket)
       yield* replicas.find((replica) => replica.id === leaderId)!.stop
       yield* advance(6_000)
       assert.strictEqual(tokenOf(yield* getToken(consumer)).version, next.version)

@@ -39,7 +39,7 @@ describe("replicas, when a bucket is deleted and created again", () => {
       const held = new TokenCache()
       yield* consumer.subscribe(subjects.updates(PROVIDER), {}, (message) =>
         void held.offerUpdate(PROVIDER, message.string()))
-      yield* advance(500)
+      yield* advance(1_500)
       const first = tokenOf(yield* getToken(consumer))
       held.offer(first)
 
@@ -60,8 +60,8 @@ describe("replicas, when a bucket is deleted and created again", () => {
 
       // Gone again, and the leader stops: the next one finds no state at all, and adopts the token its replica
       // holds instead of minting (LostState.ts in core).
-      yield* recreateBucket(nats, subjects.tokenBucket)
       const leaderId = yield* lockHolder(consumer)
+      yield* recreateBucket(nats, subjects.tokenBucket)
       yield* replicas.find((replica) => replica.id === leaderId)!.stop
       yield* advance(2_000)
       const third = held.get(PROVIDER)

@@ -49,7 +49,7 @@ const sealedCluster = Effect.gen(function*() {
   const consumer = yield* nats.connection("consumer")
   const updates: Array<string> = []
   yield* consumer.subscribe(subjects.updates(PROVIDER), {}, (message) => void updates.push(message.string()))
-  yield* advance(500)
+  yield* advance(1_500)
   return { consumer, replicas, updates }
 })
 

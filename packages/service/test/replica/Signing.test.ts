@@ -52,7 +52,7 @@ const signedCluster = (privateKey: Redacted.Redacted<string>) =>
     // Stopped with the test: the process's signing key is theirs until then.
     yield* Effect.addFinalizer(() => Effect.forEach(replicas, (replica) => replica.stop, { discard: true }))
     const consumer = yield* nats.connection("consumer")
-    yield* advance(500)
+    yield* advance(1_500)
     return { nats, upstream, replicas, consumer }
   })
 
@@ -159,7 +159,7 @@ describe("a replica without a signing key", () => {
       const replica = yield* startReplica(nats, configFor(providerFor(upstream)), "replica-1")
       yield* Effect.addFinalizer(() => replica.stop)
       const consumer = yield* nats.connection("consumer")
-      yield* advance(500)
+      yield* advance(1_500)
       const reply = yield* signedGet(consumer)
       assert.isUndefined(reply.signature)
       const warned = lines.filter((line) => line.message === unsignedWarning)
@@ -183,7 +183,7 @@ describe("replicas with different keys in one process", () => {
         yield* Effect.addFinalizer(() => replica.stop)
       }
       const consumer = yield* nats.connection("consumer")
-      yield* advance(500)
+      yield* advance(1_500)
       const blue = keyOf(bluePem).verifyKey
       const green = keyOf(greenPem).verifyKey
       for (let round = 0; round < 2; round++) {

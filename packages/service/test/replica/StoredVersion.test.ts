@@ -28,7 +28,7 @@ describe("a replica reading KV", () => {
       const config = configFor(providerFor(upstream))
       yield* startReplicaParts(nats, config, "replica-1")
       const consumer = yield* nats.connection("consumer")
-      yield* advance(500)
+      yield* advance(1_500)
       const real = tokenOf(yield* getToken(consumer))
 
       // The stored token's version becomes 2^53 - 1, behind the leader's back.

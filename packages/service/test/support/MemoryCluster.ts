@@ -191,11 +191,15 @@ export const getToken = (consumer: MemoryNatsConnection) => request(consumer, su
 export const reportUnauthorized = (consumer: MemoryNatsConnection, token: Token) =>
   request(consumer, subjects.unauthorized(PROVIDER), { version: token.version })
 
-/** The holder of the provider's lock, read from KV. */
+/** The replica leading the provider: the holder of the fence on its state in KV (the last to take it over). */
 export const lockHolder = (connection: MemoryNatsConnection) =>
-  connection.bucket(subjects.leaseBucket, { ttlMillis: lease.ttlMillis }).pipe(
+  connection.bucket(subjects.tokenBucket, {}).pipe(
     Effect.flatMap((bucket) => bucket.get(PROVIDER)),
-    Effect.map((entry) => (entry._tag === "Some" ? (JSON.parse(entry.value.value) as { holder: string }).holder : undefined))
+    Effect.map((entry) =>
+      entry._tag === "Some"
+        ? (JSON.parse(entry.value.value) as { fence?: { holder: string } }).fence?.holder
+        : undefined
+    )
   )
 
 /** `replicas` replicas of one provider on a new in-memory NATS, a consumer, and the first token they minted. */
@@ -207,7 +211,8 @@ export const startCluster = (replicas: number, options: ProviderOptions = {}) =>
     const started: Array<MemoryReplica> = []
     for (let index = 1; index <= replicas; index++) started.push(yield* startReplica(nats, config, `replica-${index}`))
     const consumer = yield* nats.connection("consumer")
-    yield* advance(500)
+    // Members join, then settle for one renewal period before the owner takes the provider.
+    yield* advance(1_500)
     const first = tokenOf(yield* getToken(consumer))
     return { nats, upstream, config, replicas: started, consumer, first }
   })

@@ -1,13 +1,11 @@
-// A replica as Replica.layer runs it (its parts, each provider campaigned
-// for), built from Replica.parts so that a test can reach one replica's own
+// A replica as Replica.layer runs it (its parts, a member leading its share),
+// built from Replica.parts so that a test can reach one replica's own
 // parts: its cache, its responder and its questions to the leader, which a
 // request through the queue group would hand to any replica.
 import { type MemoryNats } from "@tokenbus/nats/testing"
 import { Context, Effect, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
 import type { ServiceConfig } from "../../src/config/ServiceConfig.ts"
-import { LeaderLock } from "../../src/leadership/LeaderLock.ts"
-import { ProviderLeader } from "../../src/minting/ProviderLeader.ts"
 import { AskLeader } from "../../src/replica/AskLeader.ts"
 import * as Replica from "../../src/replica/Replica.ts"
 import { ReplicaContext } from "../../src/replica/ReplicaContext.ts"
@@ -20,11 +18,7 @@ export const startReplicaParts = (nats: MemoryNats, config: ServiceConfig, id: s
     const parts = yield* Layer.build(
       Replica.parts(config, id).pipe(Layer.provide([connection.layer, FetchHttpClient.layer]))
     )
-    const locks = Context.get(parts, LeaderLock)
-    const leader = Context.get(parts, ProviderLeader)
-    for (const provider of config.providers) {
-      yield* locks.campaign(provider.id, leader.lead(provider)).pipe(Effect.forkScoped)
-    }
+    yield* Replica.joinAndLead.pipe(Effect.provideContext(parts))
     return {
       id,
       connection,

@@ -84,7 +84,13 @@ export const makeMemoryConnection = Effect.fnUntraced(function*(context: Connect
     subscribe: (subject, { queue }, onMessage) => subscribe(subject, queue, onMessage),
     serve: (subject, { queue }, handle) => serveWith((onMessage) => subscribe(subject, queue, onMessage), handle),
     bucket: buckets.bucket,
-    reconnects: Stream.fromPubSub(reconnected)
+    reconnects: Stream.fromPubSub(reconnected),
+    connected: Effect.sync(link.live),
+    // No `$SRV` subjects in memory: the endpoints alone, each on its subject.
+    addService: (options) =>
+      Effect.forEach(options.endpoints, (endpoint) =>
+        subscribe(endpoint.subject, endpoint.queue ?? "q", (message) => void message.respond(endpoint.handle(message)))
+      ).pipe(Effect.asVoid)
   }
   const linkUp = (connected: boolean) =>
     Effect.suspend(() => {

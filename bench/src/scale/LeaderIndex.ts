@@ -1,0 +1,91 @@
+/**
+ * Which replica leads each provider, as the replicas' logs say, kept up to
+ * date by reading only the lines logged since the last look: the scale
+ * scenario asks it every few hundred milliseconds about up to 10,000
+ * providers, which `currentLeader` of @tokenbus/testing (a scan of every log
+ * per provider) could not answer in time. Like `currentLeader`, the "became
+ * leader" line with the highest term names the current leader: terms are
+ * revisions of the leases bucket, which only grow.
+ */
+import type { LogLine, ReplicaProcess } from "@tokenbus/testing"
+
+export interface Leadership {
+  readonly replica: ReplicaProcess
+  readonly term: number
+  /** When the replica logged it (epoch ms, the log line's `time`). */
+  readonly at: number
+}
+
+export class LeaderIndex {
+  readonly #replicas: ReadonlyArray<ReplicaProcess>
+  readonly #read = new Map<ReplicaProcess, number>()
+  readonly #leaders = new Map<string, Leadership>()
+  /**
+   * Providers known to hold a token: some replica logged "minted and committed a token" or "adopted the stored
+   * token" for it. Both count, since a leader interrupted right after its commit never logs the first line.
+   */
+  readonly #withToken = new Set<string>()
+  #lastFirstTokenAt = 0
+  #lastLeadershipAt = 0
+
+  constructor(replicas: ReadonlyArray<ReplicaProcess>) {
+    this.#replicas = replicas
+  }
+
+  /** Reads the lines logged since the last call. */
+  refresh(): this {
+    for (const replica of this.#replicas) {
+      const from = this.#read.get(replica) ?? 0
+      const logs = replica.logs
+      for (let index = from; index < logs.length; index++) this.#take(replica, logs[index] as LogLine)
+      this.#read.set(replica, logs.length)
+    }
+    return this
+  }
+
+  leaderOf(provider: string): Leadership | undefined {
+    return this.#leaders.get(provider)
+  }
+
+  /** How many distinct providers are known to hold a token. */
+  get tokenCount(): number {
+    return this.#withToken.size
+  }
+
+  /** When the last of them was first seen holding one (epoch ms), 0 before any. */
+  get lastFirstTokenAt(): number {
+    return this.#lastFirstTokenAt
+  }
+
+  /** When the last "became leader" line was logged (epoch ms), 0 before any. */
+  get lastLeadershipAt(): number {
+    return this.#lastLeadershipAt
+  }
+
+  /** Those of `providers` not known to hold a token yet. */
+  withoutToken(providers: ReadonlyArray<string>): Array<string> {
+    return providers.filter((provider) => !this.#withToken.has(provider))
+  }
+
+  /** The providers `replica` leads now. */
+  ledBy(replica: ReplicaProcess): Array<string> {
+    const providers: Array<string> = []
+    for (const [provider, leadership] of this.#leaders) if (leadership.replica === replica) providers.push(provider)
+    return providers
+  }
+
+  #take(replica: ReplicaProcess, line: LogLine): void {
+    const provider = line.provider
+    if (provider === undefined) return
+    const holds = line.msg === "minted and committed a token" || line.msg === "adopted the stored token"
+    if (holds && !this.#withToken.has(provider)) {
+      this.#withToken.add(provider)
+      this.#lastFirstTokenAt = Math.max(this.#lastFirstTokenAt, line.time)
+    }
+    if (line.msg !== "became leader") return
+    const term = Number(line["term"] ?? line["revision"])
+    this.#lastLeadershipAt = Math.max(this.#lastLeadershipAt, line.time)
+    const known = this.#leaders.get(provider)
+    if (known === undefined || term > known.term) this.#leaders.set(provider, { replica, term, at: line.time })
+  }
+}

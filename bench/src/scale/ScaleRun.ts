@@ -1,0 +1,206 @@
+/**
+ * One row of the scale scenario: a nats-server, a simulated project44 with no
+ * practical rate limit and 3 replicas (run from the build) brokering
+ * `providers` providers, all fresh, so nothing is left over from another row.
+ * It measures start → every provider's first token, then the cluster at idle
+ * (CPU and RSS per replica, nats-server CPU, messages into NATS per second),
+ * then the failover after a SIGKILL of the replica leading the most
+ * providers. Every wait has a deadline that grows with the provider count
+ * and says how far it got on stderr while it waits.
+ */
+import { connect } from "@nats-io/transport-node"
+import {
+  expectToken,
+  getPayload,
+  logMsg,
+  type ReplicaProcess,
+  requestReply,
+  SECRET_ENV,
+  sleep,
+  spawnReplica,
+  startNatsServer,
+  startUpstream
+} from "@tokenbus/testing"
+import { cpuPercent, sampleUsage } from "../ProcessUsage.ts"
+import { progress } from "../progress.ts"
+import { LeaderIndex } from "./LeaderIndex.ts"
+import { inMsgsPerSecond, readVarz } from "./NatsVarz.ts"
+import { providerIds, scaleConfig } from "./ScaleConfig.ts"
+import { waitWithProgress } from "./waitWithProgress.ts"
+
+export interface ScaleRunOptions {
+  readonly providers: number
+  readonly replicas: number
+  readonly idleMillis: number
+}
+
+export interface ScaleIdle {
+  readonly millis: number
+  readonly replicaCpuPercent: ReadonlyArray<number>
+  readonly natsCpuPercent: number
+  readonly inMsgsPerSecond: number
+  readonly replicaRssBytes: ReadonlyArray<number>
+}
+
+export interface ScaleFailover {
+  readonly killed: string
+  /** How many providers the killed replica led, and how many of them another replica led within the deadline. */
+  readonly providers: number
+  readonly moved: number
+  readonly timeoutMillis: number
+  /** SIGKILL → the last of them led by another replica (NaN unless all were), and the median over them. */
+  readonly maxMillis: number
+  readonly medianMillis: number
+  /** What the replicas logged about a few of those left without a leader. */
+  readonly stranded?: string
+}
+
+export interface ScaleRunResult {
+  readonly providers: number
+  readonly readyMillis: number
+  readonly firstTokensMillis: number
+  readonly idle: ScaleIdle
+  readonly failover: ScaleFailover
+  /** Token requests the upstream answered over the whole row (one per provider expected). */
+  readonly upstreamRequests: number
+}
+
+const ticks = (providers: number) => ({
+  ready: 30_000 + providers * 5,
+  firstTokens: 60_000 + providers * 10,
+  failover: 30_000 + providers * 3
+})
+
+const spawnAll = async (options: ScaleRunOptions, config: Record<string, unknown>, secret: string) => {
+  const replicas: Array<ReplicaProcess> = []
+  for (let index = 0; index < options.replicas; index++) {
+    replicas.push(
+      await spawnReplica(config, {
+        name: `scale${options.providers}-${index + 1}`,
+        logLevel: "Info",
+        fromBuild: true,
+        env: { [SECRET_ENV]: secret }
+      })
+    )
+  }
+  return replicas
+}
+
+/** A get of every provider, 100 at a time: each must answer with a token. */
+const checkEveryToken = async (natsUrl: string, prefix: string, providers: ReadonlyArray<string>) => {
+  const nc = await connect({ servers: [natsUrl], name: "tokenbus-bench-scale", noAsyncTraces: true })
+  try {
+    for (let from = 0; from < providers.length; from += 100) {
+      await Promise.all(providers.slice(from, from + 100).map(async (provider) => {
+        expectToken(await requestReply(nc, `${prefix}.token.${provider}.get`, getPayload, 10_000))
+      }))
+    }
+  } finally {
+    await nc.close()
+  }
+}
+
+/** Waits until no replica has logged "became leader" for `quietMillis` (at most `maxMillis`): the start-up churn is over. */
+const settle = async (index: LeaderIndex, quietMillis: number, maxMillis: number) => {
+  const until = Date.now() + maxMillis
+  while (Date.now() < until && Date.now() - index.refresh().lastLeadershipAt < quietMillis) await sleep(200)
+}
+
+const measureIdle = async (replicas: ReadonlyArray<ReplicaProcess>, nats: { pid: number; monitorPort: number }, millis: number) => {
+  const pids = replicas.map((replica) => replica.pid ?? -1)
+  const before = { replicas: pids.map(sampleUsage), nats: sampleUsage(nats.pid), varz: await readVarz(nats.monitorPort) }
+  await sleep(millis)
+  const after = { replicas: pids.map(sampleUsage), nats: sampleUsage(nats.pid), varz: await readVarz(nats.monitorPort) }
+  return {
+    millis,
+    replicaCpuPercent: after.replicas.map((sample, i) => cpuPercent(before.replicas[i] ?? sample, sample)),
+    natsCpuPercent: cpuPercent(before.nats, after.nats),
+    inMsgsPerSecond: inMsgsPerSecond(before.varz, after.varz),
+    replicaRssBytes: after.replicas.map((sample) => sample.rssBytes)
+  } satisfies ScaleIdle
+}
+
+const failover = async (index: LeaderIndex, replicas: ReadonlyArray<ReplicaProcess>, timeoutMillis: number) => {
+  index.refresh()
+  const [victim] = [...replicas].sort((a, b) => index.ledBy(b).length - index.ledBy(a).length)
+  if (victim === undefined) throw new Error("no replica to kill")
+  const led = index.ledBy(victim)
+  const killedAt = victim.kill("SIGKILL")
+  const movedAt = (provider: string) => {
+    const leadership = index.leaderOf(provider)
+    return leadership !== undefined && leadership.replica !== victim && leadership.at >= killedAt ? leadership.at : undefined
+  }
+  const moved = () => led.filter((provider) => movedAt(provider) !== undefined).length
+  // A timeout here is a result (providers left without a leader), not a failure of the row.
+  const timedOut = await waitWithProgress({
+    what: `${led.length} providers of ${victim.name} led by another replica after SIGKILL`,
+    done: () => index.refresh() && moved() === led.length,
+    status: () => `${moved()}/${led.length}`,
+    timeoutMillis
+  }).then(() => false, (error: Error) => (progress(error.message), true))
+  const millis = led.map((provider) => (movedAt(provider) ?? Number.POSITIVE_INFINITY) - killedAt).sort((a, b) => a - b)
+  const stranded = led.filter((provider) => movedAt(provider) === undefined)
+  return {
+    killed: victim.name,
+    providers: led.length,
+    moved: moved(),
+    timeoutMillis,
+    maxMillis: timedOut ? Number.NaN : millis[millis.length - 1] ?? Number.NaN,
+    medianMillis: millis[millis.length >> 1] ?? Number.NaN,
+    ...(stranded.length === 0 ? {} : { stranded: historyOf(replicas, stranded) })
+  } satisfies ScaleFailover
+}
+
+/** What the replicas logged about the first few of `providers`, to say why they have no token or no leader. */
+const historyOf = (replicas: ReadonlyArray<ReplicaProcess>, providers: ReadonlyArray<string>): string => {
+  const shown = providers.slice(0, 3)
+  const lines = shown.flatMap((provider) =>
+    replicas.flatMap((replica) =>
+      replica.lines((line) => line.provider === provider).map((line) => ({ replica: replica.name, line }))
+    ).sort((a, b) => a.line.time - b.line.time).map(({ replica, line }) =>
+      `${provider} ${replica} ${new Date(line.time).toISOString().slice(11, 23)} ${line.msg}` +
+        `${line["reason"] === undefined ? "" : ` (${String(line["reason"])})`}`
+    )
+  )
+  return `${providers.length} providers (${providers.join(", ").slice(0, 200)}); log lines of the first ` +
+    `${shown.length}: ${lines.join(" | ")}`
+}
+
+export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult> => {
+  const { providers } = options
+  const deadlines = ticks(providers)
+  const nats = await startNatsServer()
+  const upstream = await startUpstream({ tokensPerMinute: 1_000_000_000, burst: 1_000_000 })
+  const replicas: Array<ReplicaProcess> = []
+  try {
+    const config = scaleConfig({ natsUrl: nats.url, upstream, providers })
+    const startedAt = Date.now()
+    replicas.push(...(await spawnAll(options, config, upstream.clientSecret)))
+    const index = new LeaderIndex(replicas)
+    const ready = await Promise.all(replicas.map((replica) => replica.waitForLog(logMsg("replica ready"), deadlines.ready)))
+    const readyMillis = Math.max(...ready.map((line) => line.time)) - startedAt
+    await waitWithProgress({
+      what: `every one of ${providers} providers holding its first token`,
+      done: () => index.refresh().tokenCount >= providers,
+      status: () => `${index.tokenCount}/${providers}`,
+      timeoutMillis: deadlines.firstTokens
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; without a token: ${historyOf(replicas, index.withoutToken(providerIds(providers)))}`)
+    })
+    const firstTokensMillis = index.lastFirstTokenAt - startedAt
+    await checkEveryToken(nats.url, String(config["prefix"]), providerIds(providers))
+    await settle(index, 2000, 15_000)
+    progress(`${providers} providers: ${options.idleMillis / 1000} s of idle`)
+    const idle = await measureIdle(replicas, nats, options.idleMillis)
+    const failed = await failover(index, replicas, deadlines.failover)
+    return { providers, readyMillis, firstTokensMillis, idle, failover: failed, upstreamRequests: upstream.sim.counters().tokenRequests }
+  } catch (error) {
+    // The logs' tails go to stderr; the error stays short enough for the table's notes.
+    for (const replica of replicas) progress(replica.dump().split("\n").slice(-10).join("\n"))
+    throw error
+  } finally {
+    await Promise.all(replicas.map((replica) => replica.stop("SIGKILL")))
+    await upstream.sim.close()
+    await nats.stop()
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Who is a live member of the cluster, as one replica sees it: the pure
+ * part of leadership by membership. Each replica renews one key of its own
+ * in the leases bucket; every replica watches those keys and notes, on its
+ * own monotonic clock, when it saw each member's latest renewal.
+ *
+ * A member is gone at once when its key is deleted (a replica shutting
+ * down), and once the watch has delivered a renewal, of any member, seen
+ * `ttlMillis` or more after that member's own latest: the watch delivers in
+ * the order of the stream, so anything the member wrote before that later
+ * renewal would have arrived first. That is safe without trusting the
+ * server's expiry: the member stops leading at the send time of its last
+ * renewal plus the TTL less a safety margin (Lease.ts), and that send time is
+ * before the moment the renewal was seen here. And a watch that stops (its
+ * connection, a bucket made again) expires nobody: it delivers nothing, so
+ * nobody looks older than anybody else.
+ */
+
+/** The prefix of member keys in the leases bucket: `members.<replicaId>`. */
+export const memberKeyPrefix = "members."
+
+export const memberKey = (replicaId: string): string => `${memberKeyPrefix}${replicaId}`
+
+/** The replica a key of the leases bucket names, or undefined for any other key. */
+export const memberOfKey = (key: string): string | undefined =>
+  key.startsWith(memberKeyPrefix) && key.length > memberKeyPrefix.length ? key.slice(memberKeyPrefix.length) : undefined
+
+export interface MemberSighting {
+  /** The process instance that wrote the renewal: a restarted replica is a new instance of the same member. */
+  readonly instance: string
+  /** When its last renewal was seen here, on the monotonic clock. */
+  readonly seenAt: number
+}
+
+export type MemberView = ReadonlyMap<string, MemberSighting>
+
+export const emptyMemberView: MemberView = new Map()
+
+export const memberSeen = (view: MemberView, member: string, instance: string, now: number): MemberView =>
+  new Map(view).set(member, { instance, seenAt: now })
+
+export const memberLeft = (view: MemberView, member: string): MemberView => {
+  if (!view.has(member)) return view
+  const next = new Map(view)
+  next.delete(member)
+  return next
+}
+
+/** The view without the members whose latest renewal was seen `ttlMillis` or more before the latest of all. */
+export const expireMembers = (view: MemberView, ttlMillis: number): MemberView => {
+  let latest = -Infinity
+  for (const sighting of view.values()) latest = Math.max(latest, sighting.seenAt)
+  let next: Map<string, MemberSighting> | undefined
+  for (const [member, sighting] of view) {
+    if (latest - sighting.seenAt < ttlMillis) continue
+    next ??= new Map(view)
+    next.delete(member)
+  }
+  return next ?? view
+}
+
+/** The members of `view`, sorted, so equal views give equal lists. */
+export const memberNames = (view: MemberView): ReadonlyArray<string> => [...view.keys()].sort()
+
+/** Whether two sorted member lists are the same set. */
+export const sameMembers = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean =>
+  a.length === b.length && a.every((member, index) => member === b[index])

@@ -1,0 +1,55 @@
+// A replica's view of the live members. What failover relies on: a member is
+// gone once the watch delivers a renewal seen a lease's length after the
+// member's own latest, or at once when its key is deleted; and a watch that
+// delivers nothing expires nobody, since a dead member and a silent watch
+// look alike.
+import { assert, describe, it } from "@effect/vitest"
+import {
+  emptyMemberView,
+  expireMembers,
+  memberKey,
+  memberLeft,
+  memberNames,
+  memberOfKey,
+  memberSeen,
+  sameMembers
+} from "../src/Membership.ts"
+
+const ttl = 1_500
+
+describe("the member view", () => {
+  it("names members by their key, and ignores other keys of the leases bucket", () => {
+    assert.strictEqual(memberOfKey(memberKey("replica-1")), "replica-1")
+    assert.isUndefined(memberOfKey("project44"))
+    assert.isUndefined(memberOfKey("members."))
+  })
+
+  it("keeps a member until a renewal is seen a lease's length after its own latest, then drops it", () => {
+    let view = memberSeen(emptyMemberView, "a", "i-a", 0)
+    view = memberSeen(view, "b", "i-b", 0)
+    view = memberSeen(view, "a", "i-a", 1_000)
+    view = memberSeen(view, "a", "i-a", 1_499)
+    assert.deepStrictEqual(memberNames(expireMembers(view, ttl)), ["a", "b"])
+    view = memberSeen(view, "a", "i-a", 1_500)
+    assert.deepStrictEqual(memberNames(expireMembers(view, ttl)), ["a"])
+  })
+
+  it("drops a member whose key was deleted at once", () => {
+    const view = memberSeen(memberSeen(emptyMemberView, "a", "i-a", 0), "b", "i-b", 0)
+    assert.deepStrictEqual(memberNames(memberLeft(view, "b")), ["a"])
+    assert.strictEqual(memberLeft(view, "c"), view)
+  })
+
+  it("expires nobody while the watch delivers nothing, however long that lasts", () => {
+    const view = memberSeen(memberSeen(emptyMemberView, "a", "i-a", 0), "b", "i-b", 100)
+    assert.strictEqual(expireMembers(view, ttl), view)
+    // The watch delivers again: b renewed meanwhile and stays; a, silent all along, goes.
+    assert.deepStrictEqual(memberNames(expireMembers(memberSeen(view, "b", "i-b", 10_000), ttl)), ["b"])
+  })
+
+  it("compares member lists as sets in sorted order", () => {
+    assert.isTrue(sameMembers(["a", "b"], ["a", "b"]))
+    assert.isFalse(sameMembers(["a", "b"], ["a"]))
+    assert.isFalse(sameMembers(["a", "b"], ["a", "c"]))
+  })
+})

@@ -1,0 +1,155 @@
+/**
+ * Which providers this replica leads, kept in step with the live members:
+ * each provider goes to the member rendezvous hashing picks (Rendezvous.ts in
+ * core), so every member that sees the same members agrees, and a member
+ * joining or leaving moves only its own share. The assignment runs while this
+ * replica holds its member lease; losing that lease ends every leadership it
+ * holds at once (the lease's deadline bounds them all, as Lease.ts says).
+ *
+ * Taking a provider over:
+ * - from a member that is gone (its lease lapsed or it left): at once;
+ * - from a member still live (a member joined and the provider moved): after
+ *   `handoverMillis`; the previous leader, which sees the same change, stops
+ *   after half of it once its mint under way, if any, has ended, so the two
+ *   do not overlap and a mint is not cut off between the upstream's answer
+ *   and its commit;
+ * - when members have just joined and nobody leads it (a cluster starting):
+ *   after `settleMillis`, so replicas starting together do not each take
+ *   every provider first.
+ *
+ * None of this is what keeps two leaders from committing: views may differ
+ * for a moment, and each leader of a provider takes a fresh term from a write
+ * of its member lease, so the fence in the provider's state (ProviderState.ts
+ * in core) deposes whichever is older.
+ */
+import { ownedBy, sameMembers } from "@tokenbus/core"
+import { Deferred, Effect, FiberMap, type Scope, Stream, SubscriptionRef } from "effect"
+import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
+import type { HeldLock, LeadershipGuard } from "./LeaderLock.ts"
+import type { Members } from "./Membership.ts"
+
+/**
+ * What one provider's leader runs with the member lease's guard and a fresh
+ * term: until it is deposed, or `retire` completes and it has finished what
+ * it was doing.
+ */
+export type LeadProvider = (
+  provider: ConfiguredProvider,
+  guard: LeadershipGuard,
+  term: number,
+  retire: Effect.Effect<void>
+) => Effect.Effect<void, never, Scope.Scope>
+
+export interface AssignmentOptions {
+  readonly self: string
+  readonly members: Members
+  readonly providers: SubscriptionRef.SubscriptionRef<ReadonlyArray<ConfiguredProvider>>
+  readonly guard: LeadershipGuard
+  readonly held: HeldLock
+  readonly lead: LeadProvider
+  /** Who last fenced a provider's state, if anyone: the leader it is taken over from. */
+  readonly holderOf: (provider: string) => Effect.Effect<string | undefined>
+  readonly handoverMillis: number
+  readonly settleMillis: number
+  /** How long after a leadership ended by itself (deposed, state unreadable) it is tried again. */
+  readonly retryMillis: number
+}
+
+/** A provider this replica leads: the configuration its fiber runs, and the signal that it moved away. */
+interface Led {
+  readonly configured: ConfiguredProvider
+  readonly retire: Deferred.Deferred<void>
+}
+
+/** Leads this replica's share of the providers until the scope closes. */
+export const runAssignment = (options: AssignmentOptions): Effect.Effect<never, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const fibers = yield* FiberMap.make<string>()
+    const retiring = yield* FiberMap.make<string>()
+    const led = new Map<string, Led>()
+    let lastMembers: ReadonlyArray<string> = []
+
+    const start = (configured: ConfiguredProvider, settleMillis: number) =>
+      Effect.gen(function*() {
+        const entry = { configured, retire: yield* Deferred.make<void>() }
+        led.set(configured.id, entry)
+        yield* FiberMap.run(fibers, configured.id, leadWhileOwned(options, entry, settleMillis))
+      })
+
+    const stop = (id: string) => Effect.suspend(() => {
+      led.delete(id)
+      return Effect.andThen(FiberMap.remove(retiring, id), FiberMap.remove(fibers, id))
+    })
+
+    // A provider that moved to another member is led here for half the handover time more, so the new
+    // leader, which waits the whole of it, starts after this one stopped and not before.
+    const retire = (id: string, entry: Led) =>
+      FiberMap.run(
+        retiring,
+        id,
+        Effect.sleep(options.handoverMillis / 2).pipe(
+          Effect.andThen(Effect.sync(() => led.delete(id))),
+          Effect.andThen(Deferred.succeed(entry.retire, undefined))
+        ),
+        { onlyIfMissing: true }
+      )
+
+    const apply = (members: ReadonlyArray<string>, providers: ReadonlyArray<ConfiguredProvider>) =>
+      Effect.gen(function*() {
+        const joined = members.some((member) => !lastMembers.includes(member))
+        lastMembers = members
+        const byId = new Map(providers.map((provider) => [provider.id, provider]))
+        const owned = new Set(ownedBy(options.self, byId.keys(), members))
+        for (const [id, entry] of [...led]) {
+          if (byId.get(id) !== entry.configured) yield* stop(id)
+          else if (!owned.has(id)) yield* retire(id, entry)
+        }
+        for (const id of owned) {
+          yield* FiberMap.remove(retiring, id)
+          if (led.has(id) && (yield* FiberMap.has(fibers, id))) continue
+          yield* start(byId.get(id)!, joined ? options.settleMillis : 0)
+        }
+      })
+
+    const members = SubscriptionRef.changes(options.members.live).pipe(Stream.changesWith(sameMembers))
+    const providers = SubscriptionRef.changes(options.providers)
+    return yield* Stream.zipLatest(members, providers).pipe(
+      Stream.runForEach(([m, p]) => apply(m, p)),
+      Effect.andThen(Effect.never)
+    )
+  })
+
+/** Leads the provider until it retires: again after `retryMillis` whenever a leadership ends by itself. */
+const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: number) =>
+  Effect.gen(function*() {
+    const { configured, retire } = entry
+    let delay = settleMillis
+    while (!(yield* Deferred.isDone(retire))) {
+      yield* Effect.sleep(delay)
+      // Read after settling: a member that took the provider meanwhile is handed over from, not raced.
+      const holder = yield* options.holderOf(configured.id)
+      const fromLive = holder !== undefined && holder !== options.self && (yield* options.members.isLive(holder))
+      if (fromLive) yield* Effect.sleep(options.handoverMillis)
+      const term = yield* options.held.freshTerm
+      yield* options.guard.pipe(
+        Effect.andThen(Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: term, term }))),
+        Effect.andThen(Effect.scoped(options.lead(configured, options.guard, term, Deferred.await(retire)))),
+        Effect.andThen(Effect.suspend(() => steppedDown(term, retire))),
+        Effect.onInterrupt(() =>
+          Effect.logInfo("stepped down").pipe(
+            Effect.annotateLogs({ term, reason: "this replica stopped leading, or the provider's configuration changed" })
+          )
+        ),
+        Effect.ignore
+      )
+      delay = options.retryMillis
+    }
+  }).pipe(Effect.annotateLogs({ provider: entry.configured.id }))
+
+/** Why a leadership ended that was not interrupted: the provider moved away, or the leader said why it stopped. */
+const steppedDown = (term: number, retire: Deferred.Deferred<void>) =>
+  Deferred.isDoneUnsafe(retire)
+    ? Effect.logInfo("stepped down").pipe(Effect.annotateLogs({ term, reason: "the provider moved to another member" }))
+    : Effect.logWarning("stepped down").pipe(
+      Effect.annotateLogs({ term, reason: "it stopped leading (the line before says why)" })
+    )

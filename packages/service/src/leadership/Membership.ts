@@ -1,0 +1,99 @@
+/**
+ * The live members of the cluster as this replica sees them: a watch on the
+ * member keys of the leases bucket (`members.<replicaId>`, each renewed by
+ * its replica), turned into a sorted list that changes only when the set
+ * does. Whom a member is taken for dead, and why that is safe, is
+ * Membership.ts in core; this is its I/O.
+ *
+ * The watch is what makes failover fast, so it is checked: a replica that
+ * has not seen its own renewals for a lease's length starts it again (a
+ * bucket deleted and created again ends a watch without a word). Until it
+ * sees itself again it expires nobody: nobody looks older than anybody else.
+ */
+import {
+  emptyMemberView,
+  expireMembers,
+  type LeaseConfig,
+  memberKeyPrefix,
+  memberLeft,
+  memberNames,
+  memberOfKey,
+  memberSeen,
+  type MemberView,
+  sameMembers
+} from "@tokenbus/core"
+import type { KvBucket, KvEntryChange } from "@tokenbus/nats"
+import { Effect, Option, Ref, Schema, type Scope, Stream, SubscriptionRef } from "effect"
+import { monotonicMillis } from "./internal/monotonicMillis.ts"
+
+export interface Members {
+  /** The live members, sorted; a new list whenever the set changes. */
+  readonly live: SubscriptionRef.SubscriptionRef<ReadonlyArray<string>>
+  /** Whether `member` is live now: a leader it is handing over from is still at work. */
+  readonly isLive: (member: string) => Effect.Effect<boolean>
+}
+
+export interface MembersOptions {
+  readonly bucket: KvBucket
+  /** This replica's id. */
+  readonly self: string
+  readonly lease: LeaseConfig
+}
+
+const MemberValue = Schema.fromJsonString(Schema.Struct({ instance: Schema.optionalKey(Schema.String) }))
+const decodeValue = Schema.decodeUnknownOption(MemberValue)
+
+const instanceOf = (value: string): string =>
+  Option.match(decodeValue(value), { onNone: () => "", onSome: (member) => member.instance ?? "" })
+
+/** Follows the member keys of `bucket` until the scope closes. */
+export const watchMembers = (options: MembersOptions): Effect.Effect<Members, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { bucket, lease, self } = options
+    const view = yield* Ref.make<MemberView>(emptyMemberView)
+    const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
+
+    const publish = Effect.gen(function*() {
+      const current = yield* Ref.updateAndGet(view, (held) => expireMembers(held, lease.ttlMillis))
+      const names = memberNames(current)
+      if (!sameMembers(names, yield* SubscriptionRef.get(live))) yield* SubscriptionRef.set(live, names)
+    })
+
+    const apply = (change: KvEntryChange) =>
+      Effect.gen(function*() {
+        const member = memberOfKey(change.key)
+        if (member === undefined) return
+        const now = yield* monotonicMillis
+        yield* Ref.update(view, (held) =>
+          change.operation === "PUT" ? memberSeen(held, member, instanceOf(change.value), now) : memberLeft(held, member))
+        yield* publish
+      })
+
+    /** Ends when this replica's own renewals have not been seen for a lease's length; a new watch gets one first. */
+    const watchdog = Effect.gen(function*() {
+      yield* Effect.sleep(lease.ttlMillis)
+      while (true) {
+        yield* Effect.sleep(lease.renewEveryMillis)
+        const seen = (yield* Ref.get(view)).get(self)
+        if (seen !== undefined && (yield* monotonicMillis) - seen.seenAt >= lease.ttlMillis) return
+      }
+    })
+
+    const follow = bucket.watchAll(`${memberKeyPrefix}>`).pipe(
+      Stream.runForEach(apply),
+      Effect.catch((error) => Effect.logWarning("member watch failed").pipe(Effect.annotateLogs({ error: error.message })))
+    )
+    // A stopped watch expires nobody (expireMembers): a new one takes over the view as it stands.
+    yield* Effect.raceFirst(follow, watchdog).pipe(
+      Effect.andThen(Effect.logWarning("the member watch fell behind or stopped; watching again")),
+      Effect.andThen(Effect.sleep(Math.min(250, lease.renewEveryMillis))),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    return {
+      live,
+      isLive: (member) =>
+        Effect.map(SubscriptionRef.get(live), (members) => members.includes(member))
+    }
+  })
