@@ -17,6 +17,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Replica from "../replica/Replica.ts"
 import { cliConnection, connectionFlags } from "./CliConnection.ts"
 import { configVariable, loadConfig } from "./ConfigSource.ts"
+import { sighupReloads } from "./SighupReloads.ts"
 import { dev } from "./DevCommand.ts"
 import { busKeyFlag, getBusKeys } from "./GetBusKeys.ts"
 import { getVerification, verifyKeyFlag } from "./GetVerifyKey.ts"
@@ -37,7 +38,9 @@ const configPath = Flag.String("config").pipe(
 const serve = Command.make("serve", { config: configPath, pretty: prettyFlag }, ({ config, pretty }) =>
   loadConfig(config).pipe(
     Effect.flatMap((loaded) =>
-      Layer.launch(Replica.layerConnect(loaded)).pipe(Effect.provide(Logging.forService(loaded.log, pretty)))
+      Layer.launch(Replica.layerConnect(loaded, undefined, sighupReloads(config))).pipe(
+        Effect.provide(Logging.forService(loaded.log, pretty))
+      )
     )
   )).pipe(Command.withDescription("Run a tokenbus replica"))
 

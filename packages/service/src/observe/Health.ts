@@ -10,7 +10,7 @@
  * providers still missing, and stops at the first.
  */
 import { NatsConnection } from "@tokenbus/nats"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, SubscriptionRef } from "effect"
 import { TokenStore } from "../store/TokenStore.ts"
 import { ReplicaContext } from "../replica/ReplicaContext.ts"
 import { type Probe, probeFailed as failed } from "./Probe.ts"
@@ -26,7 +26,7 @@ export class Health extends Context.Service<Health, {
     Effect.gen(function*() {
       const nats = yield* NatsConnection
       const store = yield* TokenStore
-      const { cache, config } = yield* ReplicaContext
+      const { cache, providers } = yield* ReplicaContext
 
       const alive = Effect.map(nats.connected, (up): Probe => up ? { ok: true } : failed("NATS is not connected"))
 
@@ -47,7 +47,7 @@ export class Health extends Context.Service<Health, {
       const ready = Effect.gen(function*() {
         const live = yield* alive
         if (!live.ok) return live
-        for (const provider of config.providers) {
+        for (const provider of yield* SubscriptionRef.get(providers.changes)) {
           const why = yield* holds(provider.id)
           if (why !== undefined) return failed(why)
         }

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { NatsConnection } from "@tokenbus/nats"
-import { Effect, Layer, References, SubscriptionRef } from "effect"
+import { Effect, Layer, References, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { natsConnectionOptions } from "../config/NatsSettings.ts"
 import type { ServiceConfig } from "../config/ServiceConfig.ts"
@@ -22,18 +22,18 @@ import * as Observe from "../observe/Observe.ts"
 import * as Probes from "../observe/Probes.ts"
 import { TokenStore } from "../store/TokenStore.ts"
 import { AskLeader } from "./AskLeader.ts"
+import { followReloads } from "./followReloads.ts"
 import { annotateReplica, ReplicaContext } from "./ReplicaContext.ts"
 import { Responder } from "./Responder.ts"
 
 /** Joins the cluster and leads this replica's share of the providers until the scope closes. */
 export const joinAndLead = Effect.gen(function*() {
-  const { config, replicaId } = yield* ReplicaContext
+  const { config, providers, replicaId } = yield* ReplicaContext
   const locks = yield* LeaderLock
   const leader = yield* ProviderLeader
   const store = yield* TokenStore
   yield* Responder
   const members = yield* locks.members
-  const providers = yield* SubscriptionRef.make(config.providers)
   const holderOf = (provider: string) =>
     store.read(provider).pipe(
       Effect.map((snapshot) => snapshot.state.fence?.holder),
@@ -44,7 +44,7 @@ export const joinAndLead = Effect.gen(function*() {
     runAssignment({
       self: replicaId,
       members,
-      providers,
+      providers: providers.changes,
       guard,
       held,
       lead: (provider, providerGuard, term, retire) => leader.lead(provider)(providerGuard, term, retire),
@@ -69,9 +69,12 @@ export const parts = (config: ServiceConfig, replicaId?: string) => {
   )
 }
 
-/** A replica on the NATS connection the layer is given: it runs until the layer's scope closes. */
-export const layer = (config: ServiceConfig, replicaId?: string) =>
-  Layer.effectDiscard(annotateReplica(joinAndLead)).pipe(
+/**
+ * A replica on the NATS connection the layer is given: it runs until the layer's scope closes, and serves
+ * the providers of each configuration `reloads` brings.
+ */
+export const layer = (config: ServiceConfig, replicaId?: string, reloads: Stream.Stream<ServiceConfig> = Stream.empty) =>
+  Layer.effectDiscard(annotateReplica(Effect.andThen(joinAndLead, followReloads(reloads)))).pipe(
     Layer.provide(Observe.layer),
     Layer.provide(parts(config, replicaId))
   )
@@ -80,8 +83,12 @@ export const layer = (config: ServiceConfig, replicaId?: string) =>
  * A replica with its own connection and fetch client: on close it releases its locks, then drains NATS. Its
  * probes and metrics (`http`) answer from the start, and every line it logs, NATS's included, names it.
  */
-export const layerConnect = (config: ServiceConfig, replicaId: string = randomUUID()) =>
-  layer(config, replicaId).pipe(
+export const layerConnect = (
+  config: ServiceConfig,
+  replicaId: string = randomUUID(),
+  reloads: Stream.Stream<ServiceConfig> = Stream.empty
+) =>
+  layer(config, replicaId, reloads).pipe(
     Layer.provide(FetchHttpClient.layer),
     Layer.provide(NatsConnection.layer({
       ...natsConnectionOptions(config.nats, "tokenbus-replica"),

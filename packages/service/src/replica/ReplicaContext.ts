@@ -13,6 +13,7 @@ import { makeSubjects, type SigningKey, signingKeyFromPem, type Subjects, TokenC
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Effect, Layer, Result } from "effect"
 import type { ServiceConfig } from "../config/ServiceConfig.ts"
+import { makeProviderSet, type ProviderSet } from "./ProviderSet.ts"
 import { makeReplies, type Replies } from "./Replies.ts"
 
 export class ReplicaContext extends Context.Service<ReplicaContext, {
@@ -24,6 +25,8 @@ export class ReplicaContext extends Context.Service<ReplicaContext, {
   readonly signing: SigningKey | undefined
   /** This replica's encoded replies and updates, signed with `signing` and sealed with `config.bus`. */
   readonly replies: Replies
+  /** The providers it serves now: `config.providers` at start, then as reloads change them. */
+  readonly providers: ProviderSet
 }>()("@tokenbus/service/ReplicaContext") {
   static readonly layer = (config: ServiceConfig, replicaId: string = randomUUID()): Layer.Layer<ReplicaContext> =>
     Layer.effect(
@@ -45,7 +48,8 @@ export class ReplicaContext extends Context.Service<ReplicaContext, {
           now: () => clock.currentTimeMillisUnsafe()
         })
         const replies = makeReplies({ signing, bus: config.bus })
-        return { replicaId, config, subjects: makeSubjects(config.prefix), cache, signing, replies }
+        const providers = yield* makeProviderSet(config.providers)
+        return { replicaId, config, subjects: makeSubjects(config.prefix), cache, signing, replies, providers }
       })
     )
 }

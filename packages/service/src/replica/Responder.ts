@@ -133,14 +133,13 @@ const unknownProvider = (provider: string): Effect.Effect<never, ProviderNotFoun
 const serveConsumers = (responder: Responder["Service"]) =>
   Effect.gen(function*() {
     const nats = yield* NatsConnection
-    const { cache, config, replies, subjects } = yield* ReplicaContext
-    const providers = new Set(config.providers.map((provider) => provider.id))
+    const { cache, providers, replies, subjects } = yield* ReplicaContext
     const refusals = yield* makeRefusalLog()
     const metrics = yield* ReplicaMetrics
 
     yield* nats.serve(subjects.anyGet, { queue: replicaQueue }, (message) => {
       const provider = providerOf(message.subject)
-      if (!providers.has(provider)) return answer(message, "get", refusals, replies, unknownProvider(provider))
+      if (providers.get(provider) === undefined) return answer(message, "get", refusals, replies, unknownProvider(provider))
       const cached = cache.get(provider)
       const plain = isPlainGet(message.data)
       if (plain && cached !== undefined) {
@@ -158,7 +157,7 @@ const serveConsumers = (responder: Responder["Service"]) =>
 
     yield* nats.serve(subjects.anyUnauthorized, { queue: replicaQueue }, (message) => {
       const provider = providerOf(message.subject)
-      if (!providers.has(provider)) {
+      if (providers.get(provider) === undefined) {
         return answer(message, "unauthorized", refusals, replies, unknownProvider(provider))
       }
       return answer(

@@ -19,15 +19,14 @@ export const droppedUpdatesMessage = "dropped token updates that failed verifica
 /** Follows the updates subject of every provider until the scope closes. */
 export const followUpdates = Effect.gen(function*() {
   const nats = yield* NatsConnection
-  const { cache, config, subjects } = yield* ReplicaContext
-  const providers = new Set(config.providers.map((provider) => provider.id))
+  const { cache, providers, subjects } = yield* ReplicaContext
   const dropped = yield* makeBoundedWarning(droppedUpdatesMessage)
   const metrics = yield* ReplicaMetrics
   const clock = yield* Clock.Clock
   yield* nats.subscribe(subjects.anyUpdates, {}, (message) => {
     const provider = providerOf(message.subject)
     // Not served here: nothing to keep, and the cache must not grow with every name someone publishes.
-    if (!providers.has(provider)) return
+    if (providers.get(provider) === undefined) return
     const offered = cache.offerUpdate(provider, message.string())
     if (offered === "kept") {
       // A version is at least its commit's wall clock in microseconds (PROTOCOL.md, "Versions").
