@@ -1,3 +1,5 @@
+export * from "./Demo.ts"
+export * from "./DemoSummary.ts"
 export * from "./DevStack.ts"
 export * from "./JetStreamHealth.ts"
 export * from "./NatsServerError.ts"

@@ -94,11 +94,11 @@ export const makeKvBucket = (name: string, kv: KV): KvBucket => {
     deleteAt: (key, revision) =>
       write("delete", key, () => kv.delete(key, { previousSeq: revision }).then(() => revision)).pipe(Effect.asVoid),
     watch: (key) =>
-      entries(kv.watch({ key, include: "updates" })).pipe(
+      entries(() => kv.watch({ key, include: "updates" })).pipe(
         Stream.map((entry) => ({ key: entry.key, revision: entry.revision, operation: entry.operation }))
       ),
     watchAll: (keys) =>
-      entries(kv.watch({ key: keys, include: "" })).pipe(
+      entries(() => kv.watch({ key: keys, include: "" })).pipe(
         Stream.map((entry) => ({
           key: entry.key,
           revision: entry.revision,
@@ -108,9 +108,10 @@ export const makeKvBucket = (name: string, kv: KV): KvBucket => {
       )
   }
 
-  function entries(watching: Promise<AsyncIterable<KvEntry> & { stop: () => void }>) {
+  // A new watch each time the stream runs: a stream run again (a watch restarted) must not reuse a spent iterator.
+  function entries(watching: () => Promise<AsyncIterable<KvEntry> & { stop: () => void }>) {
     return Stream.unwrap(
-      Effect.tryPromise({ try: () => watching, catch: fail("watch") }).pipe(
+      Effect.tryPromise({ try: watching, catch: fail("watch") }).pipe(
         Effect.map((iterator) =>
           Stream.fromAsyncIterable(iterator, fail("watch")).pipe(Stream.ensuring(Effect.sync(() => iterator.stop())))
         )

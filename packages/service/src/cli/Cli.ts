@@ -18,6 +18,7 @@ import * as Replica from "../replica/Replica.ts"
 import { cliConnection, connectionFlags } from "./CliConnection.ts"
 import { configVariable, loadConfig } from "./ConfigSource.ts"
 import { sighupReloads } from "./SighupReloads.ts"
+import { demo } from "./DemoCommand.ts"
 import { dev } from "./DevCommand.ts"
 import { busKeyFlag, getBusKeys } from "./GetBusKeys.ts"
 import { getVerification, verifyKeyFlag } from "./GetVerifyKey.ts"
@@ -104,6 +105,6 @@ const reset = Command.make("reset", {
 
 export const cli = Command.make("tokenbus").pipe(
   Command.withDescription("A token broker for rate-limited OAuth2 upstreams, over NATS"),
-  Command.withSubcommands([serve, dev, get, reset, rotate, status, watch, keygen]),
+  Command.withSubcommands([serve, demo, dev, get, reset, rotate, status, watch, keygen]),
   Command.run({ version: "0.1.0" })
 )

@@ -130,6 +130,8 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
       const holder = yield* options.holderOf(configured.id)
       const fromLive = holder !== undefined && holder !== options.self && (yield* options.members.isLive(holder))
       if (fromLive) yield* Effect.sleep(options.handoverMillis)
+      // It moved away while this one waited: taking it now would depose the member it went to.
+      if (yield* Deferred.isDone(retire)) return
       const term = yield* options.held.freshTerm
       yield* options.guard.pipe(
         Effect.andThen(Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: term, term }))),

@@ -83,8 +83,13 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
       Stream.runForEach(apply),
       Effect.catch((error) => Effect.logWarning("member watch failed").pipe(Effect.annotateLogs({ error: error.message })))
     )
-    // A stopped watch expires nobody (expireMembers): a new one takes over the view as it stands.
-    yield* Effect.raceFirst(follow, watchdog).pipe(
+    // A stopped watch expires nobody (expireMembers): a new one takes over the view as it stands, every
+    // sighting counted from now. A new watch replays each member's last renewal only, in stream order, so
+    // without that a member whose last renewal comes later in the replay would look a lease older than the
+    // one replayed before it, and be taken for dead, while it renews.
+    const restartSightings = Effect.flatMap(monotonicMillis, (now) =>
+      Ref.update(view, (held) => new Map([...held].map(([member, seen]) => [member, { ...seen, seenAt: now }]))))
+    yield* Effect.andThen(restartSightings, Effect.raceFirst(follow, watchdog)).pipe(
       Effect.andThen(Effect.logWarning("the member watch fell behind or stopped; watching again")),
       Effect.andThen(Effect.sleep(Math.min(250, lease.renewEveryMillis))),
       Effect.forever,
