@@ -96,6 +96,15 @@ ensure_go() {
   command -v go >/dev/null || die "go did not install"
 }
 
+# Debian's Chromium, for test/Dashboard.test.ts: playwright-core drives it at
+# /usr/bin/chromium and downloads no browser.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  say "installing Chromium (Debian packages chromium fonts-dejavu-core)"
+  apt_install --no-install-recommends chromium fonts-dejavu-core
+  [ -x /usr/bin/chromium ] || die "chromium did not install"
+}
+
 # The machine's own Debian mirror, read from its apt sources (never hard-coded).
 debian_mirror() {
   grep -hoE '^URIs:\s*\S+/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}' \

@@ -109,7 +109,7 @@ const oneCommit = async (setup: FanOutSetup, clients: ReadonlyArray<Client>, pro
   const version = expectToken(await cluster.reportUnauthorized(current)).version
   const commit = await committed
   await waitUntil(() => !probe.arrivals.some(Number.isNaN), 10_000, `not every client received version ${version}`, 5)
-  const commitAt = commits.all().find((c) => c.revision === version)?.at ?? commit.at
+  const commitAt = commits.all().find((c) => c.version === version)?.at ?? commit.at
   return { version, commitToClient: summarize(Array.from(probe.arrivals, (at) => at - commitAt)) }
 }
 

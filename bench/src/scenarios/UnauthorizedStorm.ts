@@ -94,8 +94,8 @@ const storm = async (setup: StormSetup): Promise<Storm> => {
     throw new Error(`a storm of ${replies.length} reports cost ${mints} upstream mints and returned versions ${[...versions].join(", ")}; expected exactly one of each`)
   }
   const newVersion = replies[0]?.version ?? 0
-  // The token's version is the revision of its commit; time from that commit's arrival.
-  const commitAt = commits.all().find((c) => c.revision === newVersion)?.at ?? commit.at
+  // Time from the arrival of the commit of the version the reporters got.
+  const commitAt = commits.all().find((c) => c.version === newVersion)?.at ?? commit.at
   return {
     leader: cluster.leader()?.replica.name,
     reportedVersion,

@@ -27,6 +27,8 @@ export interface ConfiguredProvider extends Omit<MintPolicy, "lifecycle"> {
   readonly carries: boolean
   /** Emits when the token changed outside tokenbus; `held` is the token the leader holds. */
   readonly watch: (held: Redacted.Redacted<string> | undefined) => Stream.Stream<void>
+  /** False when its kind has no watch: its leader then runs none (one fiber less per provider). */
+  readonly watches?: boolean
   /** A hash of the configuration with its secrets' current values; the secrets themselves are never kept. */
   readonly fingerprint: string
   /** Reads the secrets again. */
@@ -57,6 +59,7 @@ export const resolveProvider = (source: ProviderEntry, index: number): Effect.Ef
       lostAnswer: kind.lostAnswer,
       carries: kind.carries?.(resolved) ?? false,
       watch: (held) => kind.watch?.(resolved, held) ?? Stream.never,
+      watches: kind.watch !== undefined,
       fingerprint: fingerprint(resolved),
       reload: () => resolveProvider(source, index)
     } satisfies ConfiguredProvider

@@ -23,7 +23,7 @@
  * in core) deposes whichever is older.
  */
 import { ownedBy, sameMembers } from "@tokenbus/core"
-import { Deferred, Effect, FiberMap, type Scope, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, FiberMap, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { HeldLock, LeadershipGuard } from "./LeaderLock.ts"
 import type { Members } from "./Membership.ts"
@@ -68,12 +68,15 @@ export const runAssignment = (options: AssignmentOptions): Effect.Effect<never, 
     const retiring = yield* FiberMap.make<string>()
     const led = new Map<string, Led>()
     let lastMembers: ReadonlyArray<string> = []
+    // One read of the previous holder per takeover: bounded, as a start hands a replica thousands at once.
+    const reads = yield* Semaphore.make(32)
+    const bounded = { ...options, holderOf: (provider: string) => reads.withPermits(1)(options.holderOf(provider)) }
 
     const start = (configured: ConfiguredProvider, settleMillis: number) =>
       Effect.gen(function*() {
         const entry = { configured, retire: yield* Deferred.make<void>() }
         led.set(configured.id, entry)
-        yield* FiberMap.run(fibers, configured.id, leadWhileOwned(options, entry, settleMillis))
+        yield* FiberMap.run(fibers, configured.id, leadWhileOwned(bounded, entry, settleMillis))
       })
 
     const stop = (id: string) => Effect.suspend(() => {

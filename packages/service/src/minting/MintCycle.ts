@@ -22,7 +22,7 @@ import {
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
-import { Cause, Clock, Context, Deferred, Effect, type Exit, Layer, Random, Schedule } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, type Exit, Layer, Random, Schedule, Semaphore } from "effect"
 import { HttpClient } from "effect/http"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { MintedToken } from "../kinds/ProviderKind.ts"
@@ -64,7 +64,10 @@ export class MintCycle extends Context.Service<MintCycle, {
     MintCycle,
     Effect.gen(function*() {
       const http = yield* HttpClient.HttpClient
-      return { make: (deps) => makeMintCycle(deps, http) }
+      // Upstream calls in flight at once, over all providers: thousands of first mints at a start must not
+      // open thousands of sockets nor starve the event loop the lease renewals run on.
+      const calls = yield* Semaphore.make(upstreamConcurrency)
+      return { make: (deps) => makeMintCycle(deps, http, calls) }
     })
   )
 }
@@ -87,7 +90,14 @@ const outcomeOf = (exit: Exit.Exit<unknown, ProtocolError | WriteError>): MintOu
   return "lost-leadership"
 }
 
-const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: HttpClient.HttpClient) {
+/** How many upstream calls one replica has in flight at most. */
+const upstreamConcurrency = 64
+
+const makeMintCycle = Effect.fnUntraced(function*(
+  deps: MintCycleDeps,
+  http: HttpClient.HttpClient,
+  calls: Semaphore.Semaphore
+) {
   const { cache, configured, guard, state } = deps
   const id = configured.id
   const { rateLimit, retry } = configured
@@ -141,11 +151,13 @@ const makeMintCycle = Effect.fnUntraced(function*(deps: MintCycleDeps, http: Htt
     yield* budget.spend(answer, carry)
     yield* guard
     const { minter } = yield* breaker.current
-    const started = yield* Clock.currentTimeMillis
-    const minted = yield* minter.mint({ carry }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.result)
-    const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-    metrics.upstreamCall(id, seconds, minted._tag === "Success" ? "ok" : minted.failure.kind)
-    return minted
+    return yield* calls.withPermits(1)(Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const minted = yield* minter.mint({ carry }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.result)
+      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+      metrics.upstreamCall(id, seconds, minted._tag === "Success" ? "ok" : minted.failure.kind)
+      return minted
+    }))
   })
 
   const afterFailure = Effect.fnUntraced(function*(error: UpstreamError, attempt: number) {

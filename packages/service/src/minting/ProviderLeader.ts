@@ -20,7 +20,7 @@ import {
   type Token
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Effect, Layer, Schedule, type Scope } from "effect"
+import { Clock, Context, Effect, Layer, Schedule, type Scope, Semaphore } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import { makeFencedState } from "../leadership/FencedState.ts"
 import type { LeadershipGuard } from "../leadership/LeaderLock.ts"
@@ -51,15 +51,29 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
         const services = Context.pick(NatsConnection, ReplicaContext, TokenStore, MintCycle)(
           yield* Effect.context<NatsConnection | ReplicaContext | TokenStore | MintCycle>()
         )
+        // Taking providers over is bounded: a replica given thousands at once (a cluster starting, a member
+        // lost) must keep its event loop free for its own lease renewals and NATS for everyone's.
+        const takeovers = yield* Semaphore.make(takeoverConcurrency)
         return {
           lead: (provider) => (guard, term, retire) =>
-            lead(provider, guard, term, retire).pipe(Effect.provide(services))
+            lead({ configured: provider, guard, term, retire, takeovers }).pipe(Effect.provide(services))
         }
       })
     )
 }
 
 const decodeMintRequest = decodeRequest(MintRequestJson, "mint request")
+
+/** How many providers one replica takes over at a time (read, fence, adopt or start the first mint). */
+const takeoverConcurrency = 32
+
+interface Leadership {
+  readonly configured: ConfiguredProvider
+  readonly guard: LeadershipGuard
+  readonly term: number
+  readonly retire: Effect.Effect<void>
+  readonly takeovers: Semaphore.Semaphore
+}
 
 /** Logged when a leader rebuilds a lost state: the next mint waits out one budget window. */
 export const stateLostMessage = "the provider's state in KV was lost; adopted the token this replica holds, " +
@@ -84,7 +98,11 @@ const answer = (serve: Serve, refusals: RefusalLog, replies: Replies, message: I
     Effect.flatMap((reply) => Effect.sync(() => message.respond(reply)))
   )
 
-const lead = (configured: ConfiguredProvider, guard: LeadershipGuard, term: number, retire: Effect.Effect<void>) =>
+/**
+ * Fences the provider, serves its mint requests, and adopts its token or
+ * starts its first mint; undefined when it could not (the line says why).
+ */
+const takeOver = ({ configured, guard, term }: Leadership) =>
   Effect.gen(function*() {
     const nats = yield* NatsConnection
     const { cache, replicaId, replies, subjects } = yield* ReplicaContext
@@ -96,7 +114,9 @@ const lead = (configured: ConfiguredProvider, guard: LeadershipGuard, term: numb
       Effect.retry(Schedule.max([Schedule.spaced("200 millis"), Schedule.recurs(10)])),
       Effect.option
     )
-    if (initial._tag === "None") return yield* Effect.logError("cannot read the provider's state; stepping down")
+    if (initial._tag === "None") {
+      return yield* Effect.as(Effect.logError("cannot read the provider's state; stepping down"), undefined)
+    }
     const state = yield* makeFencedState({ provider: id, store, fence: { holder: replicaId, term }, guard, initial: initial.value })
     const broadcast = (token: Token) =>
       nats.publish(subjects.updates(id), replies.tokenUpdate(token)).pipe(
@@ -129,7 +149,8 @@ const lead = (configured: ConfiguredProvider, guard: LeadershipGuard, term: numb
     )
     if (fenced._tag === "Failure") {
       return yield* Effect.logError("cannot fence the provider; stepping down").pipe(
-        Effect.annotateLogs({ error: fenced.failure.message })
+        Effect.annotateLogs({ error: fenced.failure.message }),
+        Effect.as(undefined)
       )
     }
 
@@ -156,9 +177,19 @@ const lead = (configured: ConfiguredProvider, guard: LeadershipGuard, term: numb
     } else {
       yield* serve({ _tag: "Ensure" }, "initial").pipe(Effect.catch(logFailure("initial mint failed")), Effect.forkIn(scope))
     }
+    return { state, serve }
+  })
+
+const lead = (leadership: Leadership) =>
+  Effect.gen(function*() {
+    const { configured, retire, takeovers } = leadership
+    const taken = yield* takeovers.withPermits(1)(takeOver(leadership))
+    if (taken === undefined) return
+    const { serve, state } = taken
+    const scope = yield* Effect.scope
     if (configured.lifecycle.mode === "proactive") {
       yield* renewOnSchedule(state, serve, configured.lifecycle).pipe(Effect.forkIn(scope))
     }
-    yield* followWatch(configured, serve, state).pipe(Effect.forkIn(scope))
+    if (configured.watches !== false) yield* followWatch(configured, serve, state).pipe(Effect.forkIn(scope))
     yield* Effect.raceFirst(state.deposed, Effect.andThen(retire, serve.idle))
-  }).pipe(Effect.annotateLogs({ provider: configured.id, role: "leader", term }))
+  }).pipe(Effect.annotateLogs({ provider: leadership.configured.id, role: "leader", term: leadership.term }))

@@ -2,7 +2,9 @@
  * The replica process's HTTP port (the `http` section of its configuration):
  * `/healthz` and `/readyz` for Kubernetes probes (200, or 503 with a short
  * JSON reason), `/metrics` in Prometheus text for its own registry, with
- * the process's default metrics (CPU, memory, event loop) beside tokenbus's.
+ * the process's default metrics (CPU, memory, event loop) beside tokenbus's,
+ * and the dashboard: its page at `/` (DashboardPage.ts) and its
+ * server-sent events at `/events` (DashboardSource.ts).
  * Served by Effect's Node HTTP server for as long as the scope lasts; every
  * other path is a 404, and only GET and HEAD are answered.
  */
@@ -12,6 +14,8 @@ import { Effect, type Scope } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { collectDefaultMetrics } from "prom-client"
 import { defaultHttpHost, type HttpConfig } from "../config/HttpConfig.ts"
+import { dashboardPage, dashboardPolicy } from "./DashboardPage.ts"
+import type { DashboardSource } from "./DashboardSource.ts"
 import type { Probe } from "./Probe.ts"
 import type { ReplicaMetricsShape } from "./ReplicaMetrics.ts"
 
@@ -19,6 +23,7 @@ export interface Served {
   readonly metrics: ReplicaMetricsShape
   readonly alive: Effect.Effect<Probe>
   readonly ready: Effect.Effect<Probe>
+  readonly dashboard: DashboardSource
 }
 
 const noStore = { "cache-control": "no-store" }
@@ -34,7 +39,7 @@ const pathOf = (url: string): string => {
   return query === -1 ? url : url.slice(0, query)
 }
 
-const app = ({ alive, metrics, ready }: Served) =>
+const app = ({ alive, dashboard, metrics, ready }: Served) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -49,6 +54,16 @@ const app = ({ alive, metrics, ready }: Served) =>
         const text = yield* Effect.promise(() => metrics.registry.metrics())
         return HttpServerResponse.text(text, { contentType: metrics.registry.contentType, headers: noStore })
       }
+      case "/":
+        return HttpServerResponse.text(dashboardPage, {
+          contentType: "text/html; charset=utf-8",
+          headers: { ...noStore, "content-security-policy": dashboardPolicy }
+        })
+      case "/events":
+        return HttpServerResponse.stream(dashboard.events, {
+          contentType: "text/event-stream",
+          headers: { ...noStore, "x-accel-buffering": "no" }
+        })
       default:
         return HttpServerResponse.text("not found\n", { status: 404 })
     }

@@ -8,6 +8,7 @@
  */
 import { Clock, Context, Effect, Layer, Option, type Scope } from "effect"
 import type { HttpConfig } from "../config/HttpConfig.ts"
+import { type DashboardSource, makeDashboardSource } from "./DashboardSource.ts"
 import type { Health } from "./Health.ts"
 import { serveHttp } from "./HttpEndpoints.ts"
 import { type Probe, probeFailed } from "./Probe.ts"
@@ -19,6 +20,8 @@ export class Probes extends Context.Service<Probes, {
   readonly metrics: ReplicaMetricsShape
   readonly alive: Effect.Effect<Probe>
   readonly ready: Effect.Effect<Probe>
+  /** The dashboard's events, fed once the replica attaches its feed (Observe.ts). */
+  readonly dashboard: DashboardSource
   /** Answers with `health` until the scope closes; after it, the replica is stopping. */
   readonly attach: (health: Health["Service"]) => Effect.Effect<void, never, Scope.Scope>
 }>()("@tokenbus/service/Probes") {
@@ -36,6 +39,7 @@ export class Probes extends Context.Service<Probes, {
         const stopping = Effect.succeed(probeFailed("the replica is stopping"))
         const probes = Probes.of({
           metrics,
+          dashboard: makeDashboardSource(),
           alive: Effect.suspend(() => current.alive),
           ready: Effect.suspend(() => current.ready),
           attach: (health) =>
