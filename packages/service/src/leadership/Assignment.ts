@@ -37,7 +37,7 @@ export type LeadProvider = (
   provider: ConfiguredProvider,
   guard: LeadershipGuard,
   term: number,
-  retire: Effect.Effect<void>
+  retire: Deferred.Deferred<void>
 ) => Effect.Effect<void, never, Scope.Scope>
 
 export interface AssignmentOptions {
@@ -138,7 +138,7 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
       const term = yield* options.held.freshTerm
       yield* options.guard.pipe(
         Effect.andThen(Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: term, term }))),
-        Effect.andThen(Effect.scoped(options.lead(configured, options.guard, term, Deferred.await(retire)))),
+        Effect.andThen(Effect.scoped(options.lead(configured, options.guard, term, retire))),
         Effect.andThen(Effect.suspend(() => steppedDown(term, retire))),
         Effect.onInterrupt(() =>
           Effect.logInfo("stepped down").pipe(

@@ -20,7 +20,7 @@ import {
   type Token
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Effect, Layer, Schedule, type Scope, Semaphore } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Schedule, type Scope, Semaphore } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import { makeFencedState } from "../leadership/FencedState.ts"
 import type { LeadershipGuard } from "../leadership/LeaderLock.ts"
@@ -41,7 +41,7 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
    */
   readonly lead: (
     provider: ConfiguredProvider
-  ) => (guard: LeadershipGuard, term: number, retire: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
+  ) => (guard: LeadershipGuard, term: number, retire: Deferred.Deferred<void>) => Effect.Effect<void, never, Scope.Scope>
 }>()("@tokenbus/service/ProviderLeader") {
   static readonly layer: Layer.Layer<ProviderLeader, never, NatsConnection | ReplicaContext | TokenStore | MintCycle> =
     Layer.effect(
@@ -71,7 +71,7 @@ interface Leadership {
   readonly configured: ConfiguredProvider
   readonly guard: LeadershipGuard
   readonly term: number
-  readonly retire: Effect.Effect<void>
+  readonly retire: Deferred.Deferred<void>
   readonly takeovers: Semaphore.Semaphore
 }
 
@@ -183,7 +183,11 @@ const takeOver = ({ configured, guard, term }: Leadership) =>
 const lead = (leadership: Leadership) =>
   Effect.gen(function*() {
     const { configured, retire, takeovers } = leadership
-    const taken = yield* takeovers.withPermits(1)(takeOver(leadership))
+    // A takeover that waited its turn while the provider moved away again is not made: it would race the
+    // member the provider went to (and may call the upstream for a token that member then mints again).
+    const taken = yield* takeovers.withPermits(1)(
+      Effect.flatMap(Deferred.isDone(retire), (moved) => (moved ? Effect.succeed(undefined) : takeOver(leadership)))
+    )
     if (taken === undefined) return
     const { serve, state } = taken
     const scope = yield* Effect.scope
@@ -191,5 +195,5 @@ const lead = (leadership: Leadership) =>
       yield* renewOnSchedule(state, serve, configured.lifecycle).pipe(Effect.forkIn(scope))
     }
     if (configured.watches !== false) yield* followWatch(configured, serve, state).pipe(Effect.forkIn(scope))
-    yield* Effect.raceFirst(state.deposed, Effect.andThen(retire, serve.idle))
+    yield* Effect.raceFirst(state.deposed, Effect.andThen(Deferred.await(retire), serve.idle))
   }).pipe(Effect.annotateLogs({ provider: leadership.configured.id, role: "leader", term: leadership.term }))
