@@ -1,9 +1,10 @@
 // `tokenbus demo` as a newcomer runs it, the README's first command: the
 // real command as a child process, with nothing running beforehand (it
-// starts its own nats-server, simulated project44 and replica processes).
-// It must play its whole story within 2 minutes and exit 0, its summary
-// must show zero failures, the revocation and the 401 storm must each cost
-// exactly one mint and the leader's death none, the terminal must get no
+// starts its own nats-server, simulated project44 and ItemPath, and replica
+// processes). It must play its whole story within 2 minutes and exit 0, its
+// summary must show zero failures, ItemPath's consumers served with none
+// of their own, the revocation and the 401 storm must each cost exactly one
+// mint and the leader's death none, the terminal must get no
 // raw JSON log line (they go to the log file it names), and once it has
 // exited, no process it started may still be alive.
 import { spawn } from "node:child_process"
@@ -56,6 +57,11 @@ describe("tokenbus demo", () => {
     expect(run.output).toMatch(/^failures: 0$/m)
     expect(run.output).toMatch(/^result: success$/m)
     expect(run.output).toMatch(/^ {2}failures +0$/m)
+    expect(run.output).toMatch(/^ {2}mints \(itempath\) +[1-9]\d* \(budget 5 per 10 s\)$/m)
+    const itemPathCalls = /^ {2}calls \(itempath\) +(\d+) served, (\d+) failures$/m.exec(run.output)
+    expect(itemPathCalls).not.toBeNull()
+    expect(Number(itemPathCalls![1])).toBeGreaterThan(0)
+    expect(Number(itemPathCalls![2])).toBe(0)
     expect(run.output).toMatch(/ok: steady state: mints \+0;/)
     expect(run.output).toMatch(/ok: a token revoked upstream: mints \+1; all 20 consumers served again/)
     expect(run.output).toMatch(/ok: the leader killed: mints \+0; replica-\d SIGKILLed, replica-\d took over/)
@@ -63,6 +69,7 @@ describe("tokenbus demo", () => {
     expect(run.output).toMatch(/ok: a 401 storm: mints \+1; 100 reports at once, answered with 1 new version/)
     expect(run.output).toMatch(/ok: the budget nearly spent: .*the last mint waited for the budget window.*failures \+0/)
     expect(run.output).toMatch(/dashboard http:\/\/127\.0\.0\.1:\d+\//)
+    expect(run.output).toMatch(/^ {2}leader +replica-\d leads itempath$/m)
 
     // The replicas' JSON lines went to the log file, not to the terminal.
     expect(run.output.split("\n").filter((line) => line.trimStart().startsWith("{"))).toEqual([])

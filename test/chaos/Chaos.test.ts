@@ -9,8 +9,9 @@
 // violation; its table goes to stdout.
 //
 // Modes (ChaosSettings.ts):
-// - CI (default): the fixed seed and one random seed, about 2 minutes each;
-// - replay: CHAOS_SEED=<seed> (or `scripts/chaos --seed <seed>`), one CI-length run of that seed;
+// - CI (default): the fixed seed and one random seed, about 2 minutes each, then the scale run
+//   (ScaleRun.ts: 150 providers, replicas scaled up and down and leaders killed) on the random seed;
+// - replay: CHAOS_SEED=<seed> (or `scripts/chaos --seed <seed>`), one CI-length run and the scale run of that seed;
 // - soak: CHAOS_MINUTES=<n> (or `scripts/chaos --minutes <n>`), one run of n minutes of faults;
 //   it never runs unless asked for.
 // CHAOS_NATS=local plays the run on the integration project's single local
@@ -21,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { type NatsCluster, startNatsCluster } from "../support/NatsCluster.ts"
 import { type ChaosTarget, runChaos } from "./ChaosRun.ts"
 import { chaosEnvironment, ciRun, FIXED_SEED, type RunSettings, soakRun } from "./ChaosSettings.ts"
+import { ciScaleRun, runScaleChaos, type ScaleSettings } from "./ScaleRun.ts"
 import { freshSeed } from "./SeededRandom.ts"
 
 const environment = chaosEnvironment()
@@ -31,6 +33,9 @@ const runs: ReadonlyArray<RunSettings> = environment.minutes !== undefined
   : environment.seed !== undefined
   ? [ciRun(environment.seed, "replay")]
   : [ciRun(FIXED_SEED, "fixed"), ciRun(freshSeed(), "random")]
+
+/** The scale run, on the last run's seed; none in soak mode. */
+const scaleRuns: ReadonlyArray<ScaleSettings> = environment.minutes !== undefined ? [] : [ciScaleRun(runs.at(-1)!.seed)]
 
 /** The run's own length plus starting, settling and stopping everything. */
 const timeoutOf = (settings: RunSettings) => settings.faultMillis + settings.settleMillis + 180_000
@@ -68,5 +73,14 @@ describe("chaos", () => {
       console.log(result.report)
       expect(result.violations).toEqual([])
     }, timeoutOf(settings))
+  }
+
+  for (const settings of scaleRuns) {
+    it(`seed ${settings.seed} (scale): ${settings.providers} providers through scaling and leader kills`, async () => {
+      if (cluster !== undefined) await cluster.waitUntilHealthy()
+      const result = await runScaleChaos(settings, target())
+      console.log(result.report)
+      expect(result.violations).toEqual([])
+    }, 240_000)
   }
 })

@@ -1,6 +1,7 @@
 /**
  * The numbers a chaos run is built from, in one place: the two modes (CI: a
- * fixed seed and a random one, each a short run, together inside 6 minutes;
+ * fixed seed and a random one, each a short run, then the scale run of
+ * ScaleRun.ts, together inside 7 minutes;
  * soak: one long run of `CHAOS_MINUTES`), the deployment's timings, the
  * providers' rate limits and the bounds the checker holds the run to, each
  * with the reasoning behind it. A bound is what the product promises under
@@ -14,7 +15,7 @@ export const P44 = "project44"
 export const CRM = "crm"
 export const PROVIDERS = [P44, CRM] as const
 
-/** The integration tests' short lease, so failovers take seconds: a dead leader's lock lapses after 3 s (+ ≤ 1 s). */
+/** The integration tests' lease: a dead member's key lapses after 3 s (+ ≤ 1 s); the scale run's is the default. */
 export const LEASE = { ttlMillis: 3000, renewEveryMillis: 750, safetyMarginMillis: 500 } as const
 
 /** How long a replica waits for a leader; the clients wait 2 s more per attempt (PROTOCOL.md). */

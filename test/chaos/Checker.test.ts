@@ -6,7 +6,7 @@
 // call's holder.
 import { describe, expect, it } from "vitest"
 import { breakerTrips } from "./BreakerTrips.ts"
-import { CRM, P44, REVOCATION_RECOVERY_BOUND_MILLIS } from "./ChaosSettings.ts"
+import { CRM, LEASE, P44, REVOCATION_RECOVERY_BOUND_MILLIS } from "./ChaosSettings.ts"
 import type { CheckInput } from "./CheckInput.ts"
 import { checkHistory } from "./Checker.ts"
 import { type ChaosEvent, History } from "./History.ts"
@@ -135,6 +135,24 @@ describe("chaos checker", () => {
   it("flags a consumer that does not hold the newest commit after healing", () => {
     const events = [...healthyEvents(), commit("r1", CRM, 2, 14, start + 800)]
     expect(violated(inputOf(events))).toEqual(["all consumers converge after healing"])
+  })
+
+  it("flags a provider without a leader past the TTL + 1 s, unless within a KV outage's recovery", () => {
+    const gapMillis = LEASE.ttlMillis + 1001
+    const killedAt = start + 2000
+    const events = [...healthyEvents(), { type: "signal", at: killedAt, replica: "r1", signal: "SIGKILL" },
+      { type: "log", at: killedAt + gapMillis, replica: "r2", msg: "became leader", provider: P44, term: 3 },
+      { type: "log", at: killedAt + 100, replica: "r2", msg: "became leader", provider: CRM, term: 4 }] as Array<
+        ChaosEvent
+      >
+    expect(violated(inputOf(events))).toEqual(["no provider without a leader longer than the lease TTL + 1 s"])
+    const outage: ChaosEvent = { type: "fault", at: killedAt - 500, end: killedAt + 1000, kind: "pause-nats",
+      target: "n1", detail: "paused" }
+    expect(violated(inputOf([...events, outage]))).toEqual([])
+    const otherFault: ChaosEvent = { ...outage, kind: "pause-leader" } as ChaosEvent
+    expect(violated(inputOf([...events, otherFault]))).toEqual([
+      "no provider without a leader longer than the lease TTL + 1 s"
+    ])
   })
 
   it("flags buckets below the wanted replication and leaked secrets", () => {

@@ -5,10 +5,11 @@
  * promises are the product's (README, ARCHITECTURE.md, PROTOCOL.md) under
  * the faults the nemesis injects; the bounds come from ChaosSettings.ts. The
  * invariants live by subject in UpstreamInvariants.ts, TokenInvariants.ts
- * and RecoveryInvariants.ts; the deployment's own two are here.
+ * RecoveryInvariants.ts and LeaderInvariants.ts; the deployment's own two are here.
  */
-import { PROVIDERS } from "./ChaosSettings.ts"
+import { LEASE, PROVIDERS } from "./ChaosSettings.ts"
 import type { CheckInput, Verdict } from "./CheckInput.ts"
+import { leaderGaps } from "./LeaderInvariants.ts"
 import { convergence, revocationRecovery } from "./RecoveryInvariants.ts"
 import { getTokenWhileHolding, oneCommitterPerTerm, oneTokenPerVersion, versionsGrow } from "./TokenInvariants.ts"
 import { noRefreshReplay, rateLimit } from "./UpstreamInvariants.ts"
@@ -40,6 +41,7 @@ export const checkHistory = (input: CheckInput): Array<Verdict> => [
   oneTokenPerVersion(input),
   versionsGrow(input),
   oneCommitterPerTerm(input),
+  leaderGaps(input, PROVIDERS, LEASE.ttlMillis),
   revocationRecovery(input),
   getTokenWhileHolding(input),
   noRefreshReplay(input),

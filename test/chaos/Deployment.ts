@@ -1,19 +1,23 @@
 /**
  * The tokenbus deployment a chaos run attacks: replica processes (started
- * with `startReplica` from @tokenbus/testing, brokering both upstreams) on a
+ * with `startReplica` from @tokenbus/testing, brokering the run's providers) on a
  * NATS cluster, its two KV buckets kept at the cluster's replication factor,
  * and a raw NATS connection for wire requests and bucket management. It
  * records in the history every replica it starts, every signal it sends and
- * every exit, and at the end the replicas' log lines about leadership and
- * commits. Which replica leads a provider is read from those logs by term,
- * since terms keep growing when the leases bucket is made again and lock
- * revisions do not.
+ * every exit, and at the end the replicas' log lines about membership
+ * ("joined the cluster", "left the cluster"), leadership per provider and
+ * commits. Which replica leads a provider is read from those logs by term:
+ * each takeover of a provider takes a fresh term (a write of the leader's
+ * member key), and terms keep growing when the leases bucket is made again
+ * and its revisions do not.
  */
+import { defaultLeaseConfig } from "@tokenbus/core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import {
   getPayload,
+  type LeaseSettings,
   type LogLine,
   randomPrefix,
   type ReplicaProcess,
@@ -33,8 +37,11 @@ export interface DeploymentOptions {
   readonly urls: ReadonlyArray<string>
   /** The KV buckets' replication factor: 3 on the cluster, 1 on a single server. */
   readonly streamReplicas: number
-  readonly upstreams: ChaosUpstreams
+  /** The providers' entries and the secrets they reference (Upstreams.ts, ScaleUpstream.ts). */
+  readonly upstreams: Pick<ChaosUpstreams, "providers" | "env">
   readonly history: History
+  /** The replicas' `lease`; absent: the chaos suite's (LEASE); null: none, so the service's default. */
+  readonly lease?: LeaseSettings | null
 }
 
 /** Log lines kept in the history: leadership, commits and upstream trouble, plus every warning and error. */
@@ -44,6 +51,8 @@ const keptMessages = new Set([
   "minted and committed a token",
   "adopted the stored token",
   "released the lock",
+  "joined the cluster",
+  "left the cluster",
   "replica ready"
 ])
 
@@ -83,7 +92,7 @@ export class Deployment {
       // `replicas` is the product's KV replication setting; until the product reads it, `ensureReplication` scales.
       nats: { servers: [...options.urls], replicas: options.streamReplicas },
       prefix: this.prefix,
-      lease: LEASE,
+      ...(options.lease === null ? {} : { lease: options.lease ?? LEASE }),
       requestTimeoutMillis: REPLICA_REQUEST_TIMEOUT_MILLIS,
       storage: testStorage,
       providers: options.upstreams.providers
@@ -164,7 +173,8 @@ export class Deployment {
 
   /** Creates `kind`'s bucket as the replicas do (same history and TTL), at the run's replication factor. */
   async createBucket(kind: BucketKind): Promise<void> {
-    const options = kind === "tokens" ? { history: 64 } : { history: 1, ttl: LEASE.ttlMillis }
+    const ttl = (this.config["lease"] as LeaseSettings | undefined)?.ttlMillis ?? defaultLeaseConfig.ttlMillis
+    const options = kind === "tokens" ? { history: 64 } : { history: 1, ttl }
     await new Kvm(this.wire).create(this.bucketName(kind), { ...options, replicas: this.#options.streamReplicas })
   }
 

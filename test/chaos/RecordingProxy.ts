@@ -19,7 +19,13 @@ export interface RecordingProxy {
 export interface RecordingProxyOptions {
   /** The upstream's base URL (http://127.0.0.1:<port>). */
   readonly target: string
+  /** The provider the calls are recorded for; "" with `providerFromPath`. */
   readonly provider: string
+  /**
+   * Many providers through one proxy (the scale run): a call to `/<provider>/<path>` is recorded for
+   * `<provider>` and forwarded to `<path>`.
+   */
+  readonly providerFromPath?: boolean
   readonly history: History
   /** Told of each call as it arrives, before it is forwarded. */
   readonly onArrival?: () => void
@@ -42,8 +48,15 @@ export const startRecordingProxy = async (options: RecordingProxyOptions): Promi
   const target = new URL(options.target)
   const agent = new Agent({ keepAlive: true })
 
+  const route = (url: string) => {
+    if (options.providerFromPath !== true) return { provider: options.provider, path: url }
+    const [, provider = "", ...rest] = url.split("/")
+    return { provider: decodeURIComponent(provider), path: `/${rest.join("/")}` }
+  }
+
   const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const at = Date.now()
+    const { path, provider } = route(req.url ?? "/")
     options.onArrival?.()
     let recorded = false
     let refreshToken: string | undefined
@@ -51,7 +64,7 @@ export const startRecordingProxy = async (options: RecordingProxyOptions): Promi
       if (recorded) return
       recorded = true
       const refresh = refreshToken === undefined ? {} : { refreshToken }
-      options.history.add({ type: "upstream", at, end: Date.now(), provider: options.provider, status, ...refresh })
+      options.history.add({ type: "upstream", at, end: Date.now(), provider, status, ...refresh })
     }
     // A caller that goes away before the answer (a replica killed mid-call) still made the call.
     res.on("close", () => record(res.writableFinished ? res.statusCode : undefined))
@@ -61,7 +74,7 @@ export const startRecordingProxy = async (options: RecordingProxyOptions): Promi
       host: target.hostname,
       port: target.port,
       method: req.method,
-      path: req.url,
+      path,
       headers: { ...req.headers, host: target.host },
       agent
     }, (answer) => {

@@ -2,9 +2,11 @@
 // (what makes a printed seed a replay), different seeds draw different ones,
 // a single server gets no NATS faults, the upstream lane keeps each
 // provider's faults apart; and the pacing holds mint-causing faults back
-// until they fit both the spacing and the mints per window.
+// until they fit both the spacing and the mints per window. The scale run's
+// plan replays by seed too and keeps the replica count within its bounds.
 import { describe, expect, it } from "vitest"
 import { makeMintPacing } from "./MintPacing.ts"
+import { planScaleSteps } from "./ScaleSchedule.ts"
 import { planSchedule } from "./Schedule.ts"
 import { seededRandom } from "./SeededRandom.ts"
 
@@ -56,5 +58,24 @@ describe("mint pacing", () => {
     expect(await pacing.reserve(["a"], 1, Date.now() + 1000)).toBe(true)
     expect(await pacing.reserve(["a"], 1, Date.now() + 1000)).toBe(false)
     expect(await pacing.reserve(["b"], 1, Date.now() + 1000)).toBe(true)
+  })
+})
+
+describe("scale schedule", () => {
+  const scale = { startReplicas: 3, minReplicas: 2, maxReplicas: 5, steps: 12, gapMillis: [2500, 5000] as const }
+
+  it("is the same for the same seed, keeps the replica count in bounds and uses every kind of step", () => {
+    expect(planScaleSteps(seededRandom(42), scale)).toEqual(planScaleSteps(seededRandom(42), scale))
+    const kinds = new Set<string>()
+    for (let seed = 1; seed <= 50; seed++) {
+      let replicas = scale.startReplicas
+      for (const { step } of planScaleSteps(seededRandom(seed), scale)) {
+        kinds.add(step.kind)
+        replicas += step.kind === "scale-up" ? step.count : -1
+        expect(replicas).toBeGreaterThanOrEqual(scale.minReplicas)
+        expect(replicas).toBeLessThanOrEqual(scale.maxReplicas)
+      }
+    }
+    expect([...kinds].sort()).toEqual(["kill-leader", "scale-down", "scale-up"])
   })
 })

@@ -38,7 +38,16 @@ export const StoredToken = Schema.Struct({
 })
 export type StoredToken = typeof StoredToken.Type
 
-export const Fence = Schema.Struct({ holder: Schema.String, term: Schema.Int })
+export const Fence = Schema.Struct({
+  holder: Schema.String,
+  term: Schema.Int,
+  /**
+   * Written by a leader handing the provider over (it moved to another
+   * member) once its mint under way, if any, has ended: the next leader may
+   * take over now. Older versions drop it, and wait out the handover time.
+   */
+  released: Schema.optionalKey(Schema.Literal(true))
+})
 export type Fence = typeof Fence.Type
 
 /**

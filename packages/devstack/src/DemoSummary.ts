@@ -2,7 +2,8 @@
  * What `tokenbus demo` found, as data and as the table it ends with: each
  * step of the story and whether it held, the mints per provider against
  * the budget, the 401s, how fast consumers recovered, the calls served and
- * the failures, which must be zero for the demo to succeed.
+ * the failures, which must be zero for the demo to succeed. The providers
+ * the story does not disturb (ItemPath) get their mints and calls apiece.
  */
 
 export interface DemoStep {
@@ -18,6 +19,15 @@ export interface DemoRecovery {
   readonly medianMillis: number
 }
 
+/** A provider beside the story's: served all along, its failures counted in the summary's total. */
+export interface DemoBystander {
+  readonly provider: string
+  readonly mints: number
+  readonly budget: string
+  readonly served: number
+  readonly failures: number
+}
+
 export interface DemoSummary {
   readonly seconds: number
   readonly steps: ReadonlyArray<DemoStep>
@@ -31,6 +41,8 @@ export interface DemoSummary {
   readonly consumer401s: number
   readonly recoveries: ReadonlyArray<DemoRecovery>
   readonly takeoverMillis: number | undefined
+  readonly bystanders: ReadonlyArray<DemoBystander>
+  /** Calls served and failed, every provider's. */
   readonly served: number
   readonly failures: number
 }
@@ -54,6 +66,10 @@ const table = (rows: ReadonlyArray<readonly [string, string]>): Array<string> =>
 export const formatSummary = (summary: DemoSummary): string => {
   const rows: Array<readonly [string, string]> = [
     [`mints (${summary.provider})`, `${summary.mints} (budget ${summary.budget})`],
+    ...summary.bystanders.flatMap((b): Array<readonly [string, string]> => [
+      [`mints (${b.provider})`, `${b.mints} (budget ${b.budget})`],
+      [`calls (${b.provider})`, `${b.served} served, ${b.failures} failures`]
+    ]),
     ["401s upstream", String(summary.upstream401s)],
     ["401s to consumers", String(summary.consumer401s)],
     ...summary.recoveries.map((r): readonly [string, string] => [

@@ -52,6 +52,8 @@ export interface Fleet {
 }
 
 export interface FleetOptions {
+  /** What the consumers' NATS connections are named, before their number. */
+  readonly name: string
   readonly size: number
   readonly natsUrl: string
   readonly verifyKeyPem: string
@@ -91,7 +93,7 @@ const call = (consumer: Consumer, counts: FleetCounts, options: FleetOptions) =>
 
 const connect = (options: FleetOptions, index: number) =>
   Layer.build(TokenClient.layerConnect({
-    nats: { servers: [options.natsUrl], name: `demo-consumer-${index + 1}` },
+    nats: { servers: [options.natsUrl], name: `${options.name}-${index + 1}` },
     verifyKey: options.verifyKeyPem
   })).pipe(
     Effect.map((context): Consumer => ({

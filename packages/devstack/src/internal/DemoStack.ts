@@ -1,15 +1,22 @@
 /**
  * Everything the demo runs on, on this machine alone: a local nats-server,
- * the simulated project44, the files the replicas read, the log file their
+ * the simulated project44 and ItemPath, the files the replicas read, the log file their
  * lines go to, and the replica processes, which the story adds and kills as
  * it goes. All of it is stopped when the scope closes (Ctrl-C included).
  */
-import { acquireProject44Sim, type Project44Sim } from "@tokenbus/sim"
+import { acquireItemPathSim, acquireProject44Sim, type ItemPathSim, type Project44Sim } from "@tokenbus/sim"
 import { randomBytes } from "node:crypto"
 import { createWriteStream, type WriteStream } from "node:fs"
 import { Effect, Scope } from "effect"
 import { acquireNatsServer, type NatsServerProcess } from "../NatsServerProcess.ts"
-import { DEMO_CLIENT_ID, DEMO_PROVIDER, type DemoFiles, writeDemoFiles } from "./DemoFiles.ts"
+import {
+  DEMO_CLIENT_ID,
+  DEMO_ITEMPATH_TIME_SCALE,
+  DEMO_ITEMPATH_USER,
+  DEMO_PROVIDER,
+  type DemoFiles,
+  writeDemoFiles
+} from "./DemoFiles.ts"
 import { acquireReplica, type DemoReplica, type DemoReplicaError, type ReplicaCommand } from "./DemoReplica.ts"
 
 /** How long a replica may take to start and join (Node strips the types of the whole service at start). */
@@ -24,6 +31,7 @@ export interface StartedReplica {
 export interface DemoStack {
   readonly nats: NatsServerProcess
   readonly sim: Project44Sim
+  readonly itemPath: ItemPathSim
   readonly files: DemoFiles
   /** The log file the replicas' lines go to. */
   readonly log: WriteStream
@@ -59,7 +67,19 @@ export const acquireDemoStack = (command: ReplicaCommand) =>
     const clientSecret = randomBytes(16).toString("hex")
     // The upstream's own limit is looser than the demo's budget: the budget is what the story shows at work.
     const sim = yield* acquireProject44Sim({ clientId: DEMO_CLIENT_ID, clientSecret, tokensPerMinute: 60, burst: 10 })
-    const files = yield* writeDemoFiles(nats.url, sim.tokenUrl, clientSecret)
+    const itemPathPassword = randomBytes(16).toString("hex")
+    const itemPath = yield* acquireItemPathSim({
+      username: DEMO_ITEMPATH_USER,
+      password: itemPathPassword,
+      timeScale: DEMO_ITEMPATH_TIME_SCALE
+    })
+    const files = yield* writeDemoFiles({
+      natsUrl: nats.url,
+      tokenUrl: sim.tokenUrl,
+      clientSecret,
+      itemPathUrl: itemPath.baseUrl,
+      itemPathPassword
+    })
     const log: WriteStream = yield* acquireLog(files.logPath)
     const scope = yield* Effect.scope
     const replicas: Array<StartedReplica> = []
@@ -79,5 +99,5 @@ export const acquireDemoStack = (command: ReplicaCommand) =>
       }
       return best
     }
-    return { nats, sim, files, log, replicas, addReplica, leader } satisfies DemoStack
+    return { nats, sim, itemPath, files, log, replicas, addReplica, leader } satisfies DemoStack
   })

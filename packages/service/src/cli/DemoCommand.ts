@@ -1,7 +1,7 @@
 /**
  * `tokenbus demo`: the story of what tokenbus does, on this machine alone
- * (a local NATS server, the simulated project44, three replicas and a fleet
- * of simulated microservices), from `@tokenbus/devstack`, loaded only when
+ * (a local NATS server, the simulated project44 and ItemPath, three
+ * replicas and a fleet of simulated microservices), from `@tokenbus/devstack`, loaded only when
  * this command runs as `tokenbus dev` loads it. The replicas run this very
  * command (`serve`), with the Node options it was started with. Exit code
  * 0 when every step of the story held and nothing failed, 1 otherwise;
@@ -43,7 +43,7 @@ export const demo = Command.make("demo", {
     }
   })).pipe(
     Command.withDescription(
-      "Show what tokenbus does: local NATS, a simulated project44, 3 replicas and 20 clients through revocation, " +
-        "leader loss, scaling, a 401 storm and the budget's edge"
+      "Show what tokenbus does: local NATS, a simulated project44 and ItemPath, 3 replicas and 20 clients through " +
+        "revocation, leader loss, scaling, a 401 storm and the budget's edge"
     )
   )

@@ -8,11 +8,11 @@
  *
  * Taking a provider over:
  * - from a member that is gone (its lease lapsed or it left): at once;
- * - from a member still live (a member joined and the provider moved): after
- *   `handoverMillis`; the previous leader, which sees the same change, stops
- *   after half of it once its mint under way, if any, has ended, so the two
- *   do not overlap and a mint is not cut off between the upstream's answer
- *   and its commit;
+ * - from a member still live (a member joined and the provider moved): once
+ *   that leader, which sees the same change, has let go: after half of
+ *   `handoverMillis` and its mint under way, if any, it writes its fence
+ *   released, so the two do not overlap and a mint (a refresh token spent
+ *   upstream) is not cut off between the upstream's answer and its commit;
  * - when members have just joined and nobody leads it (a cluster starting):
  *   after `settleMillis`, so replicas starting together do not each take
  *   every provider first.
@@ -22,8 +22,8 @@
  * of its member lease, so the fence in the provider's state (ProviderState.ts
  * in core) deposes whichever is older.
  */
-import { ownedBy, sameMembers } from "@tokenbus/core"
-import { Deferred, Effect, FiberMap, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
+import { type Fence, ownedBy, sameMembers } from "@tokenbus/core"
+import { Clock, Deferred, Effect, FiberMap, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { HeldLock, LeadershipGuard } from "./LeaderLock.ts"
 import type { Members } from "./Membership.ts"
@@ -47,8 +47,8 @@ export interface AssignmentOptions {
   readonly guard: LeadershipGuard
   readonly held: HeldLock
   readonly lead: LeadProvider
-  /** Who last fenced a provider's state, if anyone: the leader it is taken over from. */
-  readonly holderOf: (provider: string) => Effect.Effect<string | undefined>
+  /** The last fence on a provider's state, if any: the leader it is taken over from, and whether it let go. */
+  readonly holderOf: (provider: string) => Effect.Effect<Fence | undefined>
   readonly handoverMillis: number
   readonly settleMillis: number
   /** How long after a leadership ended by itself (deposed, state unreadable) it is tried again. */
@@ -129,10 +129,8 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
     let delay = settleMillis
     while (!(yield* Deferred.isDone(retire))) {
       yield* Effect.sleep(delay)
-      // Read after settling: a member that took the provider meanwhile is handed over from, not raced.
-      const holder = yield* options.holderOf(configured.id)
-      const fromLive = holder !== undefined && holder !== options.self && (yield* options.members.isLive(holder))
-      if (fromLive) yield* Effect.sleep(options.handoverMillis)
+      // After settling: a member that took the provider meanwhile is handed over from, not raced.
+      yield* handedOver(options, configured.id)
       // It moved away while this one waited: taking it now would depose the member it went to.
       if (yield* Deferred.isDone(retire)) return
       const term = yield* options.held.freshTerm
@@ -150,6 +148,28 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
       delay = options.retryMillis
     }
   }).pipe(Effect.annotateLogs({ provider: entry.configured.id }))
+
+/**
+ * Waits until the provider's last leader has let go: it released its fence
+ * (its mint under way ended), or it is no longer a live member, or
+ * `handoverMillis` times ten have passed (a leader of an older version, or
+ * one stuck: the fence keeps it from committing anyway).
+ */
+const handedOver = (options: AssignmentOptions, provider: string) =>
+  Effect.gen(function*() {
+    const giveUpAt = (yield* Clock.currentTimeMillis) + options.handoverMillis * 10
+    while (true) {
+      const fence = yield* options.holderOf(provider)
+      if (fence === undefined || fence.holder === options.self || fence.released === true) return
+      if (!(yield* options.members.isLive(fence.holder))) return
+      if ((yield* Clock.currentTimeMillis) >= giveUpAt) {
+        return yield* Effect.logWarning("took the provider over from a leader that did not hand it over").pipe(
+          Effect.annotateLogs({ previous: fence.holder })
+        )
+      }
+      yield* Effect.sleep(options.handoverMillis / 4)
+    }
+  })
 
 /** Why a leadership ended that was not interrupted: the provider moved away, or the leader said why it stopped. */
 const steppedDown = (term: number, retire: Deferred.Deferred<void>) =>

@@ -31,6 +31,8 @@ export interface FencedState {
   readonly reload: Effect.Effect<void, Deposed | KvError>
   /** Completes once this leader is deposed. */
   readonly deposed: Effect.Effect<void>
+  /** Marks the fence released (the provider moved away): the last write of this leader. */
+  readonly release: Effect.Effect<void, WriteError>
 }
 
 export interface FencedStateOptions {
@@ -71,19 +73,21 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
       : Ref.update(current, (held) =>
         (latest.revision ?? 0) > (held.revision ?? 0) ? latest : { ...held, revision: latest.revision })
 
-  const write = (next: (snapshot: Snapshot) => ProviderState) =>
+  const write = (next: (snapshot: Snapshot) => ProviderState, written: Fence = fence) =>
     writing.withPermits(1)(Effect.gen(function*() {
       for (let attempt = 0; attempt < writeAttempts; attempt++) {
         yield* guard
         const held = yield* Ref.get(current)
         // The state it holds may already carry a newer fence: read when this leader took over late.
         if (checkFence(held.state, fence) === "deposed") return yield* depose(held.state.fence)
-        const written = yield* store.write(provider, { ...next(held), fence }, held.revision).pipe(Effect.result)
-        if (written._tag === "Success") {
-          yield* Ref.set(current, written.success)
-          return written.success
+        const outcome = yield* store.write(provider, { ...next(held), fence: written }, held.revision).pipe(
+          Effect.result
+        )
+        if (outcome._tag === "Success") {
+          yield* Ref.set(current, outcome.success)
+          return outcome.success
         }
-        if (written.failure._tag === "KvError") return yield* written.failure
+        if (outcome.failure._tag === "KvError") return yield* outcome.failure
         yield* afterConflict(yield* store.read(provider))
       }
       return yield* new TokenUnavailable({ provider, message: "the provider's state kept changing under this leader" })
@@ -93,6 +97,7 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
     snapshot: Ref.get(current),
     write,
     reload: store.read(provider).pipe(Effect.flatMap(adopt)),
-    deposed: Deferred.await(deposedSignal)
+    deposed: Deferred.await(deposedSignal),
+    release: Effect.asVoid(write((snapshot) => snapshot.state, { ...fence, released: true }))
   } satisfies FencedState
 })

@@ -107,7 +107,11 @@ const makeMintCycle = Effect.fnUntraced(function*(
   const audit = leaderAudit(id, state)
   const metrics = yield* ReplicaMetrics
 
-  const commit = Effect.fnUntraced(function*(minted: MintedToken, reason: MintReason) {
+  // Not interrupted half-way (a leader stepping down): a token that landed in KV is also cached, broadcast and
+  // logged with its audit line. Every wait inside ends by the lease's deadline (the guard in each write).
+  const commit = (minted: MintedToken, reason: MintReason) => Effect.uninterruptible(commitNow(minted, reason))
+
+  const commitNow = Effect.fnUntraced(function*(minted: MintedToken, reason: MintReason) {
     const now = yield* Clock.currentTimeMillis
     // The answer holds what nothing else does (a rotated refresh token): a bucket without a stream leader
     // takes writes again after an election, so the commit is retried while the lease holds (the fence makes

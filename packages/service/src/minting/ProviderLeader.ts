@@ -195,5 +195,13 @@ const lead = (leadership: Leadership) =>
       yield* renewOnSchedule(state, serve, configured.lifecycle).pipe(Effect.forkIn(scope))
     }
     if (configured.watches !== false) yield* followWatch(configured, serve, state).pipe(Effect.forkIn(scope))
-    yield* Effect.raceFirst(state.deposed, Effect.andThen(Deferred.await(retire), serve.idle))
+    // Handing over: the mint under way ends here, then the released fence tells the next leader to go ahead.
+    const handOver = Deferred.await(retire).pipe(
+      Effect.andThen(serve.idle),
+      Effect.andThen(state.release),
+      Effect.catch((error) => Effect.logWarning("could not mark the provider handed over").pipe(
+        Effect.annotateLogs({ error: error.message })
+      ))
+    )
+    yield* Effect.raceFirst(state.deposed, handOver)
   }).pipe(Effect.annotateLogs({ provider: leadership.configured.id, role: "leader", term: leadership.term }))

@@ -60,6 +60,6 @@ describe("campaign, when the leases bucket is deleted and created again", () => 
       )
       assert.isUndefined(nextStopped, "the new leader stepped down")
       const stored = yield* TokenStore.make(yield* tokens.view, { storage: testStorage }).read(provider)
-      assert.deepStrictEqual(stored.state.fence, { holder: next.holder, term: next.term })
+      assert.deepStrictEqual(stored.state.fence, { holder: next.holder, term: next.term! })
     }))
 })
