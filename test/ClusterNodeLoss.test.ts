@@ -256,7 +256,8 @@ describe("bucket settings at start", () => {
     await before.firstToken()
     const leases = `${before.prefix}-leases`
     const tokens = before.subjects.tokenBucket()
-    expect(await streamConfig(before.nats, leases)).toMatchObject({ num_replicas: 1, max_age: 6000 * 1e6 })
+    // The default lease: 1500 ms.
+    expect(await streamConfig(before.nats, leases)).toMatchObject({ num_replicas: 1, max_age: 1500 * 1e6 })
     await before.replicas[0]!.stop("SIGTERM")
     // Someone lowered the tokens bucket's history by hand.
     await (await jetstreamManager(before.nats)).streams.update(`KV_${tokens}`, { max_msgs_per_subject: 1 })
@@ -272,7 +273,7 @@ describe("bucket settings at start", () => {
     expect((await before.getToken()).version).toBeGreaterThan(0)
     expect(before.sim.counters().mints).toBe(1)
     const changed = logMsg("changed a setting of a KV bucket", { bucket: leases, setting: "lease.ttlMillis" })
-    expect(after[0]!.lines(changed)).toMatchObject([{ from: "6000 ms", to: "3000 ms" }])
+    expect(after[0]!.lines(changed)).toMatchObject([{ from: "1500 ms", to: "3000 ms" }])
   })
 
   it("a setting the server refuses stops start-up with one line saying what to do", async () => {

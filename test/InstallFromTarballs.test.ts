@@ -137,6 +137,7 @@ describe("the client installed from its tarballs, outside the workspace", () => 
     expect(Object.keys(nats?.["dependencies"] ?? {}).sort()).toEqual([
       "@nats-io/jetstream",
       "@nats-io/kv",
+      "@nats-io/services",
       "@nats-io/transport-node"
     ])
   })

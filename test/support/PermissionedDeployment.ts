@@ -133,8 +133,17 @@ export const startPermissionedDeployment = async (doc: PermissionsDoc): Promise<
       }),
       reset: async (provider) => {
         const request = `{"v":1,"reason":"operator"}`
-        const reply = await operator.nc.request(subject.mint(provider), request, { timeout: 10_000 })
-        return expectToken(parseReply(reply.string()))
+        // While a provider is handed from one replica to another nobody serves its mint subject for a moment:
+        // asked again, as `tokenbus reset` does (cli/OperatorRequest.ts).
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const reply = await operator.nc.request(subject.mint(provider), request, { timeout: 10_000 })
+            return expectToken(parseReply(reply.string()))
+          } catch (error) {
+            if (attempt >= 40 || !/no responders/i.test(String(error))) throw error
+            await new Promise((resolve) => setTimeout(resolve, 250))
+          }
+        }
       },
       leader: async (provider, afterRevision = 0) => {
         const above = () => (currentLeader(replicas, provider)?.revision ?? 0) > afterRevision

@@ -1,4 +1,5 @@
 export * from "./Demo.ts"
+export * from "./DemoReplicaError.ts"
 export * from "./DemoSummary.ts"
 export * from "./DevStack.ts"
 export * from "./JetStreamHealth.ts"

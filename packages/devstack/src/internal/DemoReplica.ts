@@ -9,7 +9,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import type { WriteStream } from "node:fs"
-import { Data, Effect, Option, Schema, type Scope } from "effect"
+import { Effect, Option, Schema, type Scope } from "effect"
+import { DemoReplicaError } from "../DemoReplicaError.ts"
 
 /** How to run the `tokenbus` command: the program and the arguments before `serve`. */
 export interface ReplicaCommand {
@@ -17,7 +18,6 @@ export interface ReplicaCommand {
   readonly args: ReadonlyArray<string>
 }
 
-export class DemoReplicaError extends Data.TaggedError("DemoReplicaError")<{ readonly message: string }> {}
 
 const LogLine = Schema.fromJsonString(Schema.Struct({
   msg: Schema.String,

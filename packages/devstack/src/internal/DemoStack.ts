@@ -17,7 +17,8 @@ import {
   type DemoFiles,
   writeDemoFiles
 } from "./DemoFiles.ts"
-import { acquireReplica, type DemoReplica, type DemoReplicaError, type ReplicaCommand } from "./DemoReplica.ts"
+import type { DemoReplicaError } from "../DemoReplicaError.ts"
+import { acquireReplica, type DemoReplica, type ReplicaCommand } from "./DemoReplica.ts"
 
 /** How long a replica may take to start and join (Node strips the types of the whole service at start). */
 const START_TIMEOUT_MILLIS = 45_000

@@ -10,13 +10,14 @@
  * operator's view and hand (StatusCommand.ts, WatchCommand.ts, RotateCommand.ts).
  */
 import { TokenClient, UnsealableToken } from "@tokenbus/client"
-import { makeSubjects, protocolVersion, TokenReplyJson } from "@tokenbus/core"
+import { TokenReplyJson } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
 import { Console, Effect, Layer, Redacted, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Replica from "../replica/Replica.ts"
 import { cliConnection, connectionFlags } from "./CliConnection.ts"
 import { configVariable, loadConfig } from "./ConfigSource.ts"
+import { operatorMint } from "./OperatorRequest.ts"
 import { sighupReloads } from "./SighupReloads.ts"
 import { demo } from "./DemoCommand.ts"
 import { dev } from "./DevCommand.ts"
@@ -90,10 +91,9 @@ const reset = Command.make("reset", {
 }, ({ provider, ...flags }) =>
   Effect.gen(function*() {
     const { nats, prefix } = yield* cliConnection(flags)
-    const request = JSON.stringify({ v: protocolVersion, reason: "operator" })
-    const reply = yield* NatsConnection.use((connection) =>
-      connection.request(makeSubjects(prefix).mint(provider), request, 30_000)
-    ).pipe(Effect.provide(NatsConnection.layer(nats)))
+    const reply = yield* NatsConnection.use((connection) => operatorMint(connection, prefix, provider, 30_000)).pipe(
+      Effect.provide(NatsConnection.layer(nats))
+    )
     const answer = yield* Schema.decodeUnknownEffect(TokenReplyJson)(reply)
     if (!answer.ok) return yield* Console.error(`tokenbus reset: ${answer.error.message}`)
     yield* Console.log(`${provider}: new token, version ${answer.token.version}`)

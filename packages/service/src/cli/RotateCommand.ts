@@ -9,13 +9,14 @@
  * then arrives on the updates subject without another request), and never
  * with the token itself.
  */
-import { makeSubjects, MintRequestJson, protocolVersion, TokenReplyJson } from "@tokenbus/core"
+import { makeSubjects, TokenReplyJson } from "@tokenbus/core"
 import { NatsConnection } from "@tokenbus/nats"
 import { Console, Data, Effect, Option, Schema } from "effect"
 import { Argument, Command } from "effect/cli"
 import { viewOf } from "../status/StateView.ts"
 import { lastEntry } from "../status/internal/JetStreamReads.ts"
 import { cliConnection, connectionFlags } from "./CliConnection.ts"
+import { operatorMint } from "./OperatorRequest.ts"
 import { jsonFlag } from "./StatusCommand.ts"
 
 /** The leader's answer is 30 s away at most: a mint's retries end well within it. */
@@ -23,7 +24,6 @@ const answerMillis = 30_000
 
 export class RotateError extends Data.TaggedError("RotateError")<{ readonly message: string }> {}
 
-const encodeRequest = Schema.encodeSync(MintRequestJson)
 const decodeReply = Schema.decodeUnknownEffect(TokenReplyJson)
 
 /** The provider's stored state, readable parts only: its current version, and whether its breaker is open. */
@@ -45,8 +45,7 @@ const rotation = Effect.fnUntraced(function*(prefix: string, provider: string) {
         `upstream rejected: fix them, or run \`tokenbus reset ${provider}\` to retry them`
     })
   }
-  const request = encodeRequest({ v: protocolVersion, reason: "operator" })
-  const text = yield* nats.request(makeSubjects(prefix).mint(provider), request, answerMillis).pipe(
+  const text = yield* operatorMint(nats, prefix, provider, answerMillis).pipe(
     Effect.mapError((error) => new RotateError({ message: `no answer from ${provider}'s leader: ${error.message}` }))
   )
   const reply = yield* decodeReply(text).pipe(

@@ -9,10 +9,11 @@
  * Taking a provider over:
  * - from a member that is gone (its lease lapsed or it left): at once;
  * - from a member still live (a member joined and the provider moved): once
- *   that leader, which sees the same change, has let go: after half of
+ *   that leader, which sees the same change, has let go (after half of
  *   `handoverMillis` and its mint under way, if any, it writes its fence
- *   released, so the two do not overlap and a mint (a refresh token spent
- *   upstream) is not cut off between the upstream's answer and its commit;
+ *   released), or after `handoverMillis` (ten times that for a provider
+ *   whose mints spend a refresh token): so a mint is not cut off between the
+ *   upstream's answer and its commit;
  * - when members have just joined and nobody leads it (a cluster starting):
  *   after `settleMillis`, so replicas starting together do not each take
  *   every provider first.
@@ -22,7 +23,7 @@
  * of its member lease, so the fence in the provider's state (ProviderState.ts
  * in core) deposes whichever is older.
  */
-import { type Fence, ownedBy, sameMembers } from "@tokenbus/core"
+import { type Fence, ownedBy, sameMembers, type Unconfirmed } from "@tokenbus/core"
 import { Clock, Deferred, Effect, FiberMap, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { HeldLock, LeadershipGuard } from "./LeaderLock.ts"
@@ -47,8 +48,13 @@ export interface AssignmentOptions {
   readonly guard: LeadershipGuard
   readonly held: HeldLock
   readonly lead: LeadProvider
-  /** The last fence on a provider's state, if any: the leader it is taken over from, and whether it let go. */
-  readonly holderOf: (provider: string) => Effect.Effect<Fence | undefined>
+  /**
+   * The last fence on a provider's state and its call in doubt, if any: the leader it is taken over from,
+   * whether it let go, and whether it may be spending the carry.
+   */
+  readonly holderOf: (
+    provider: string
+  ) => Effect.Effect<{ readonly fence?: Fence | undefined; readonly unconfirmed?: Unconfirmed | undefined } | undefined>
   readonly handoverMillis: number
   readonly settleMillis: number
   /** How long after a leadership ended by itself (deposed, state unreadable) it is tried again. */
@@ -130,7 +136,7 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
     while (!(yield* Deferred.isDone(retire))) {
       yield* Effect.sleep(delay)
       // After settling: a member that took the provider meanwhile is handed over from, not raced.
-      yield* handedOver(options, configured.id)
+      yield* handedOver(options, configured)
       // It moved away while this one waited: taking it now would depose the member it went to.
       if (yield* Deferred.isDone(retire)) return
       const term = yield* options.held.freshTerm
@@ -152,17 +158,27 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
 /**
  * Waits until the provider's last leader has let go: it released its fence
  * (its mint under way ended), or it is no longer a live member, or
- * `handoverMillis` times ten have passed (a leader of an older version, or
- * one stuck: the fence keeps it from committing anyway).
+ * `handoverMillis` have passed (a leader of an older version, or one whose
+ * lease lapsed before it could release: the fence keeps it from committing
+ * anyway). A provider whose mints spend a carry (a refresh token) waits up
+ * to ten times as long: a mint cut off between the upstream's answer and its
+ * commit would lose the rotated refresh token, which the next leader must
+ * not replay.
  */
-const handedOver = (options: AssignmentOptions, provider: string) =>
+const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider) =>
   Effect.gen(function*() {
-    const giveUpAt = (yield* Clock.currentTimeMillis) + options.handoverMillis * 10
+    const startedAt = yield* Clock.currentTimeMillis
+    const patient = configured.carries || configured.lostAnswer !== undefined
+    const giveUpAfter = options.handoverMillis * (patient ? 10 : 1)
     while (true) {
-      const fence = yield* options.holderOf(provider)
+      const held = yield* options.holderOf(configured.id)
+      const fence = held?.fence
       if (fence === undefined || fence.holder === options.self || fence.released === true) return
       if (!(yield* options.members.isLive(fence.holder))) return
-      if ((yield* Clock.currentTimeMillis) >= giveUpAt) {
+      const waited = (yield* Clock.currentTimeMillis) - startedAt
+      const spending = held?.unconfirmed?.holder === fence.holder
+      if (waited >= giveUpAfter && !spending) return
+      if (waited >= options.handoverMillis * 10) {
         return yield* Effect.logWarning("took the provider over from a leader that did not hand it over").pipe(
           Effect.annotateLogs({ previous: fence.holder })
         )
