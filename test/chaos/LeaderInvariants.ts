@@ -5,9 +5,10 @@
  * releases it), and a provider that moves to a joining replica is handed
  * over within a fraction of a lease. The one exception is a KV outage the
  * nemesis makes (a NATS node killed or paused, a bucket deleted): nobody
- * can renew a lease or fence a state then, so a gap that overlaps one only
- * has to end within the outage plus a new stream leader's election
- * (`KV_RECOVERY_MILLIS`) plus the same TTL and second.
+ * can renew a lease or fence a state then, nor until the streams have
+ * elected new leaders, so a gap that overlaps one or its recovery
+ * (`KV_RECOVERY_MILLIS` after it) only has to end within the outage plus
+ * that recovery plus the same TTL and second.
  */
 import type { CheckInput, Verdict } from "./CheckInput.ts"
 import { offset } from "./CheckInput.ts"
@@ -45,7 +46,9 @@ export const leaderGaps = (
       const length = gap.to - gap.from
       if (worst === undefined || length > worst.gap.to - worst.gap.from) worst = { provider, gap }
       if (length <= bound) continue
-      const outage = kvOutages.find((o) => gap.from <= o.to && o.from <= gap.to)
+      // Leases lapse while the KV streams elect new leaders, which goes on after the node is back: a gap that
+      // starts in that recovery is the outage's too.
+      const outage = kvOutages.find((o) => gap.from <= o.to + KV_RECOVERY_MILLIS && o.from <= gap.to)
       if (outage !== undefined && gap.to <= outage.to + KV_RECOVERY_MILLIS + bound) {
         excused++
         continue
