@@ -74,8 +74,10 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
       yield* Effect.sleep(lease.ttlMillis)
       while (true) {
         yield* Effect.sleep(lease.renewEveryMillis)
+        // Its own key missing counts too: a watch still on a bucket that was deleted and made again never
+        // shows the key the replica wrote into the new one.
         const seen = (yield* Ref.get(view)).get(self)
-        if (seen !== undefined && (yield* monotonicMillis) - seen.seenAt >= lease.ttlMillis) return
+        if (seen === undefined || (yield* monotonicMillis) - seen.seenAt >= lease.ttlMillis) return
       }
     })
 
