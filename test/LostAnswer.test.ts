@@ -14,6 +14,7 @@ import {
   randomPrefix,
   type ReplicaProcess,
   requestReply,
+  settledLeader,
   startReplicas,
   testStorage,
   waitUntil
@@ -54,13 +55,14 @@ const deploy = async (provider: Record<string, unknown>, env: Record<string, str
   const subject = (verb: string) => `${prefix}.token.grant.${verb}`
   const get = async () => expectToken(await requestReply(nats, subject("get"), JSON.stringify({ v: 1 }), 15_000))
   const report = (version: number) => requestReply(nats, subject("unauthorized"), JSON.stringify({ v: 1, version }), 15_000)
-  await waitUntil(() => currentLeader(replicas, "grant") !== undefined, 20_000, "no leader")
+  // The replicas hand the provider over as each joins: the leader to freeze is the one that stays.
+  await waitUntil(() => settledLeader(replicas, "grant") !== undefined, 20_000, "no settled leader")
   return { replicas, get, report }
 }
 
 /** Freezes the leader once the upstream has its call, and waits for another replica to lead. */
 const freezeLeaderDuringCall = async (replicas: ReadonlyArray<ReplicaProcess>, calls: () => number) => {
-  const leader = currentLeader(replicas, "grant")!
+  const leader = settledLeader(replicas, "grant")!
   const before = calls()
   const mark = leader.replica.logs.length
   return {

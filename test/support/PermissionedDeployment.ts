@@ -7,7 +7,6 @@
 // both providers; the cluster then changes the leases bucket's TTL, so the
 // replicas create a bucket and change one, as well as elect, mint and serve.
 import {
-  currentLeader,
   expectToken,
   type LeaderInfo,
   type LeaseSettings,
@@ -16,6 +15,7 @@ import {
   replicaConfig,
   type ReplicaProcess,
   SECRET_ENV,
+  settledLeader,
   startReplica,
   startReplicas,
   startUpstream,
@@ -146,11 +146,11 @@ export const startPermissionedDeployment = async (doc: PermissionsDoc): Promise<
         }
       },
       leader: async (provider, afterRevision = 0) => {
-        const above = () => (currentLeader(replicas, provider)?.revision ?? 0) > afterRevision
-        await waitUntil(above, 20_000, `no leader of ${provider} above lease revision ${afterRevision}`)
-        const leader = currentLeader(replicas, provider)
-        if (leader === undefined) throw new Error("unreachable")
-        return leader
+        // Settled: the leader every running replica agrees on, not one a joining replica is about to replace.
+        let leader: LeaderInfo | undefined
+        const above = () => (leader = settledLeader(replicas, provider)) !== undefined && leader.revision > afterRevision
+        await waitUntil(above, 20_000, `no settled leader of ${provider} above lease revision ${afterRevision}`)
+        return leader!
       },
       stop
     }
