@@ -2,7 +2,8 @@
  * How a replica asks a provider's leader for a token. The leader may be
  * changing hands (no responders) or may just have died with the request
  * (timeout): each attempt gets a short timeout and the replica tries again,
- * with growing pauses, until its request deadline. Requests for the same
+ * with growing pauses, until its request deadline (RequestUntilAnswered.ts
+ * in the nats package). Requests for the same
  * thing (one provider, one reason, one failed version) share one question,
  * so a storm of 401 reports reaching this replica costs the leader one
  * request, not one per report. The leader's token may come sealed (a
@@ -18,8 +19,8 @@ import {
   TokenReplyJson,
   TokenUnavailable
 } from "@tokenbus/core"
-import { NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Deferred, Effect, Layer, Schema } from "effect"
+import { NatsConnection, requestUntilAnswered } from "@tokenbus/nats"
+import { Context, Deferred, Effect, Layer, Schema } from "effect"
 import { ReplicaMetrics, type ReplicaMetricsShape } from "../observe/ReplicaMetrics.ts"
 import type { Answer } from "./Replies.ts"
 import { ReplicaContext } from "./ReplicaContext.ts"
@@ -85,28 +86,23 @@ export const makeAskLeader = (options: AskLeaderOptions) => {
       })
     )
 
-  const ask = Effect.fnUntraced(function*(provider: string, request: MintRequestMessage) {
-    const deadline = (yield* Clock.currentTimeMillis) + options.requestTimeoutMillis
-    let pause = firstPauseMillis
-    while (true) {
-      const left = deadline - (yield* Clock.currentTimeMillis)
-      if (left <= 0) break
-      const payload = JSON.stringify(request)
-      const reply = yield* nats.request(subjects.mint(provider), payload, Math.min(left, attemptMillis)).pipe(
-        Effect.result
-      )
-      if (reply._tag === "Success") return yield* relay(provider, reply.success)
-      if (reply.failure.reason === "connection") break
-      if (reply.failure.reason === "no-responders") {
-        yield* Effect.sleep(Math.min(pause, Math.max(0, left)))
-        pause = Math.min(pause * 2, longestPauseMillis)
-      }
-    }
-    return yield* new TokenUnavailable({
-      provider,
-      message: `no leader for ${provider} answered within ${options.requestTimeoutMillis} ms`
-    })
-  })
+  const ask = (provider: string, request: MintRequestMessage) =>
+    requestUntilAnswered(nats, subjects.mint(provider), JSON.stringify(request), {
+      millis: options.requestTimeoutMillis,
+      attemptMillis,
+      firstPauseMillis,
+      longestPauseMillis
+    }).pipe(
+      Effect.mapError((error) =>
+        new TokenUnavailable({
+          provider,
+          message: error.reason === "timeout" || error.reason === "no-responders"
+            ? `no leader for ${provider} answered within ${options.requestTimeoutMillis} ms`
+            : `cannot ask the leader of ${provider}: ${error.message}`
+        })
+      ),
+      Effect.flatMap((text) => relay(provider, text))
+    )
 
   /** Asks, or joins the same question already asked by this replica. */
   return (provider: string, request: MintRequestMessage): Effect.Effect<Answer, ProtocolError> =>
