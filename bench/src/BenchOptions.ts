@@ -102,7 +102,8 @@ export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N]
   --providers 1,100  scenario 7's provider counts (default 1,100,1000,10000; start with 1: rows compare with it)
   --scale-idle-ms N  scenario 7's idle window per provider count (default 20000)
   --profile          run replicas and echo responders under node --cpu-prof (profiles in <out>/profiles),
-                     replicas from src/bin.ts rather than the bundle
+                     replicas from src/bin.ts rather than the bundle; in scenario 7 also a heap snapshot of the
+                     busiest replica (bin/heap-top.ts reads it) and each phase's profile window
   --out DIR          where the JSON results go (default bench-results)`
 
 const positiveInt = (flag: string, text: string | undefined): number => {

@@ -26,14 +26,13 @@ import { runCachedLookups } from "./scenarios/CachedLookups.ts"
 import { runFailover } from "./scenarios/Failover.ts"
 import { runFanOut } from "./scenarios/FanOut.ts"
 import { runGetThroughput, type Target, type TargetPair } from "./scenarios/GetThroughput.ts"
+import { resolve } from "node:path"
+import { monotonicMicros } from "./MonotonicClock.ts"
 import { runProviderScale } from "./scenarios/ProviderScale.ts"
 import { runReplicaFootprint } from "./scenarios/ReplicaFootprint.ts"
 import { measureStartup } from "./scenarios/ReplicaStartup.ts"
 import { runUnauthorizedStorm } from "./scenarios/UnauthorizedStorm.ts"
 import { formatNotes, formatTable } from "./Table.ts"
-
-/** CLOCK_MONOTONIC in microseconds: the clock of V8 CPU profiles, shared by every process of the machine. */
-const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n)
 
 /** When each scenario ran, so bin/profile-top.ts can read one scenario out of a replica's profile. */
 const windows: Record<string, { readonly fromMicros: number; readonly toMicros: number }> = {}
@@ -142,7 +141,8 @@ const runScale = (options: BenchOptions) =>
     runProviderScale({
       counts: options.scaleCounts,
       replicas: options.scaleReplicas,
-      idleMillis: options.scaleIdleMillis
+      idleMillis: options.scaleIdleMillis,
+      ...(options.profile ? { profileDir: resolve(options.outDir, "profiles") } : {})
     }))
 
 interface Results extends Partial<Effect.Success<ReturnType<typeof runScenarios>>> {

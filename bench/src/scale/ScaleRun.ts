@@ -7,6 +7,13 @@
  * then the failover after a SIGKILL of the replica leading the most
  * providers. Every wait has a deadline that grows with the provider count
  * and says how far it got on stderr while it waits.
+ *
+ * With `profileDir` (`pnpm bench --profile`) the replicas run from the
+ * sources under `--cpu-prof`, so profiles name functions; the replica leading
+ * the most providers writes a heap snapshot after the idle window; the
+ * survivors of the failover write their CPU profiles when stopped; and the
+ * result gives each phase's window in CLOCK_MONOTONIC microseconds, for
+ * bin/profile-top.ts.
  */
 import { connect } from "@nats-io/transport-node"
 import {
@@ -21,6 +28,9 @@ import {
   startNatsServer,
   startUpstream
 } from "@tokenbus/testing"
+import { readdir, stat } from "node:fs/promises"
+import { join } from "node:path"
+import { monotonicMicros } from "../MonotonicClock.ts"
 import { cpuPercent, sampleUsage } from "../ProcessUsage.ts"
 import { progress } from "../progress.ts"
 import { LeaderIndex } from "./LeaderIndex.ts"
@@ -32,6 +42,23 @@ export interface ScaleRunOptions {
   readonly providers: number
   readonly replicas: number
   readonly idleMillis: number
+  /** Profile the replicas into this directory (see above). */
+  readonly profileDir?: string
+}
+
+/** A phase of the row in CLOCK_MONOTONIC microseconds, the clock of V8 CPU profiles. */
+export interface ProfileWindow {
+  readonly fromMicros: number
+  readonly toMicros: number
+}
+
+export interface ScaleProfiles {
+  readonly dir: string
+  readonly start: ProfileWindow
+  readonly idle: ProfileWindow
+  readonly failover: ProfileWindow
+  /** The heap snapshot of the replica leading the most providers, after the idle window. */
+  readonly heapSnapshot?: string
 }
 
 export interface ScaleIdle {
@@ -63,6 +90,7 @@ export interface ScaleRunResult {
   readonly failover: ScaleFailover
   /** Token requests the upstream answered over the whole row (one per provider expected). */
   readonly upstreamRequests: number
+  readonly profiles?: ScaleProfiles
 }
 
 const ticks = (providers: number) => ({
@@ -71,19 +99,47 @@ const ticks = (providers: number) => ({
   failover: 30_000 + providers * 3
 })
 
+/** Node's options for a profiled replica: a CPU profile on exit, a heap snapshot on SIGUSR2. */
+const profilingArgs = (dir: string) => [
+  "--cpu-prof",
+  `--cpu-prof-dir=${dir}`,
+  "--heapsnapshot-signal=SIGUSR2",
+  `--diagnostic-dir=${dir}`
+]
+
 const spawnAll = async (options: ScaleRunOptions, config: Record<string, unknown>, secret: string) => {
   const replicas: Array<ReplicaProcess> = []
+  const profiling = options.profileDir === undefined ? {} : { nodeArgs: profilingArgs(options.profileDir) }
   for (let index = 0; index < options.replicas; index++) {
     replicas.push(
       await spawnReplica(config, {
         name: `scale${options.providers}-${index + 1}`,
         logLevel: "Info",
-        fromBuild: true,
-        env: { [SECRET_ENV]: secret }
+        fromBuild: options.profileDir === undefined,
+        env: { [SECRET_ENV]: secret },
+        ...profiling
       })
     )
   }
   return replicas
+}
+
+/** Asks `replica` for a heap snapshot and waits until the file is written (its size stops changing). */
+const heapSnapshot = async (replica: ReplicaProcess, dir: string): Promise<string | undefined> => {
+  const before = new Set(await readdir(dir))
+  replica.kill("SIGUSR2")
+  const deadline = Date.now() + 120_000
+  let last = -1
+  while (Date.now() < deadline) {
+    await sleep(1000)
+    const file = (await readdir(dir)).find((name) => name.endsWith(".heapsnapshot") && !before.has(name))
+    if (file === undefined) continue
+    const size = (await stat(join(dir, file))).size
+    if (size > 0 && size === last) return join(dir, file)
+    last = size
+  }
+  progress(`${replica.name} wrote no heap snapshot within 120 s`)
+  return undefined
 }
 
 /** A get of every provider, 100 at a time: each must answer with a token. */
@@ -120,10 +176,16 @@ const measureIdle = async (replicas: ReadonlyArray<ReplicaProcess>, nats: { pid:
   } satisfies ScaleIdle
 }
 
-const failover = async (index: LeaderIndex, replicas: ReadonlyArray<ReplicaProcess>, timeoutMillis: number) => {
+/** The replica leading the most providers. */
+const busiest = (index: LeaderIndex, replicas: ReadonlyArray<ReplicaProcess>): ReplicaProcess => {
   index.refresh()
-  const [victim] = [...replicas].sort((a, b) => index.ledBy(b).length - index.ledBy(a).length)
-  if (victim === undefined) throw new Error("no replica to kill")
+  const [replica] = [...replicas].sort((a, b) => index.ledBy(b).length - index.ledBy(a).length)
+  if (replica === undefined) throw new Error("no replica")
+  return replica
+}
+
+const failover = async (index: LeaderIndex, replicas: ReadonlyArray<ReplicaProcess>, timeoutMillis: number) => {
+  const victim = busiest(index, replicas)
   const led = index.ledBy(victim)
   const killedAt = victim.kill("SIGKILL")
   const movedAt = (provider: string) => {
@@ -159,6 +221,7 @@ const historyOf = (replicas: ReadonlyArray<ReplicaProcess>, providers: ReadonlyA
       replica.lines((line) => line.provider === provider).map((line) => ({ replica: replica.name, line }))
     ).sort((a, b) => a.line.time - b.line.time).map(({ replica, line }) =>
       `${provider} ${replica} ${new Date(line.time).toISOString().slice(11, 23)} ${line.msg}` +
+        `${line["term"] === undefined ? "" : ` [term ${String(line["term"])}]`}` +
         `${line["reason"] === undefined ? "" : ` (${String(line["reason"])})`}`
     )
   )
@@ -172,8 +235,10 @@ export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult
   const nats = await startNatsServer()
   const upstream = await startUpstream({ tokensPerMinute: 1_000_000_000, burst: 1_000_000 })
   const replicas: Array<ReplicaProcess> = []
+  const phase = (fromMicros: number): ProfileWindow => ({ fromMicros, toMicros: monotonicMicros() })
   try {
     const config = scaleConfig({ natsUrl: nats.url, upstream, providers })
+    const startMicros = monotonicMicros()
     const startedAt = Date.now()
     replicas.push(...(await spawnAll(options, config, upstream.clientSecret)))
     const index = new LeaderIndex(replicas)
@@ -188,12 +253,27 @@ export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult
       throw new Error(`${error.message}; without a token: ${historyOf(replicas, index.withoutToken(providerIds(providers)))}`)
     })
     const firstTokensMillis = index.lastFirstTokenAt - startedAt
+    const start = phase(startMicros)
     await checkEveryToken(nats.url, String(config["prefix"]), providerIds(providers))
     await settle(index, 2000, 15_000)
     progress(`${providers} providers: ${options.idleMillis / 1000} s of idle`)
+    const idleMicros = monotonicMicros()
     const idle = await measureIdle(replicas, nats, options.idleMillis)
+    const idleWindow = phase(idleMicros)
+    const snapshot = options.profileDir === undefined ? undefined : await heapSnapshot(busiest(index, replicas), options.profileDir)
+    const failoverMicros = monotonicMicros()
     const failed = await failover(index, replicas, deadlines.failover)
-    return { providers, readyMillis, firstTokensMillis, idle, failover: failed, upstreamRequests: upstream.sim.counters().tokenRequests }
+    const profiles = options.profileDir === undefined ? undefined : {
+      dir: options.profileDir,
+      start,
+      idle: idleWindow,
+      failover: phase(failoverMicros),
+      ...(snapshot === undefined ? {} : { heapSnapshot: snapshot })
+    }
+    // Profiled replicas write their CPU profile on a graceful stop only.
+    if (profiles !== undefined) await Promise.all(replicas.map((replica) => replica.stop("SIGTERM")))
+    const upstreamRequests = upstream.sim.counters().tokenRequests
+    return { providers, readyMillis, firstTokensMillis, idle, failover: failed, upstreamRequests, ...(profiles === undefined ? {} : { profiles }) }
   } catch (error) {
     // The logs' tails go to stderr; the error stays short enough for the table's notes.
     for (const replica of replicas) progress(replica.dump().split("\n").slice(-10).join("\n"))

@@ -10,14 +10,18 @@
  * targets. A count that fails (a timeout) gets a row that says so, and the
  * larger counts are not tried.
  */
+import { mkdir } from "node:fs/promises"
+import { join } from "node:path"
 import { progress } from "../progress.ts"
 import { formatNumber, row, type Row } from "../Row.ts"
-import { runScale, type ScaleRunResult } from "../scale/ScaleRun.ts"
+import { runScale, type ScaleProfiles, type ScaleRunResult } from "../scale/ScaleRun.ts"
 
 export interface ProviderScaleOptions {
   readonly counts: ReadonlyArray<number>
   readonly replicas: number
   readonly idleMillis: number
+  /** Profile each count's replicas into a directory of its own under this one (ScaleRun.ts). */
+  readonly profileDir?: string
 }
 
 export interface ProviderScaleResult {
@@ -139,6 +143,12 @@ const rowsOf = (run: ScaleRunResult, base: ScaleRunResult | undefined): Array<Ro
   return [firstTokensRow(context), ...idleRows(context), rssRow(context), failoverRow(context)]
 }
 
+/** Where the profiles are, and the options of bin/profile-top.ts that read each phase out of them. */
+const describeProfiles = ({ dir, failover, heapSnapshot, idle, start }: ScaleProfiles): string =>
+  `CPU profiles in ${dir}; start --from ${start.fromMicros} --to ${start.toMicros}, ` +
+  `idle --from ${idle.fromMicros} --to ${idle.toMicros}, failover --from ${failover.fromMicros} --to ${failover.toMicros}` +
+  (heapSnapshot === undefined ? "" : `; heap snapshot ${heapSnapshot} (bin/heap-top.ts)`)
+
 export const runProviderScale = async (options: ProviderScaleOptions): Promise<ProviderScaleResult> => {
   const runs: Array<ScaleRunResult> = []
   const rows: Array<Row> = []
@@ -146,7 +156,15 @@ export const runProviderScale = async (options: ProviderScaleOptions): Promise<P
     progress(`scale: ${providers} providers, ${options.replicas} replicas`)
     const started = Date.now()
     try {
-      const run = await runScale({ providers, replicas: options.replicas, idleMillis: options.idleMillis })
+      const profileDir = options.profileDir === undefined ? undefined : join(options.profileDir, `scale-${providers}`)
+      if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+      const run = await runScale({
+        providers,
+        replicas: options.replicas,
+        idleMillis: options.idleMillis,
+        ...(profileDir === undefined ? {} : { profileDir })
+      })
+      if (run.profiles !== undefined) progress(`scale: ${providers} providers profiled: ${describeProfiles(run.profiles)}`)
       runs.push(run)
       rows.push(...rowsOf(run, runs.find((earlier) => earlier.providers === 1)))
       progress(`scale: ${providers} providers done in ${((Date.now() - started) / 1000).toFixed(1)} s`)

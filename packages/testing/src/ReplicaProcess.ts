@@ -8,7 +8,7 @@
 import type { ChildProcess } from "node:child_process"
 import { type LogLine, type LogPredicate, parseLogLine } from "./LogLine.ts"
 
-export type ReplicaSignal = "SIGKILL" | "SIGTERM" | "SIGSTOP" | "SIGCONT"
+export type ReplicaSignal = "SIGKILL" | "SIGTERM" | "SIGSTOP" | "SIGCONT" | "SIGUSR2"
 
 export interface ReplicaExit {
   readonly code: number | null
