@@ -23,7 +23,7 @@
  * of its member lease, so the fence in the provider's state (ProviderState.ts
  * in core) deposes whichever is older.
  */
-import { type Fence, ownedBy, sameMembers, type Unconfirmed } from "@tokenbus/core"
+import { ownedBy, type ProviderState, sameMembers } from "@tokenbus/core"
 import { Clock, Deferred, Effect, FiberMap, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { HeldLock, LeadershipGuard } from "./LeaderLock.ts"
@@ -52,9 +52,7 @@ export interface AssignmentOptions {
    * The last fence on a provider's state and its call in doubt, if any: the leader it is taken over from,
    * whether it let go, and whether it may be spending the carry.
    */
-  readonly holderOf: (
-    provider: string
-  ) => Effect.Effect<{ readonly fence?: Fence | undefined; readonly unconfirmed?: Unconfirmed | undefined } | undefined>
+  readonly holderOf: (provider: string) => Effect.Effect<Pick<ProviderState, "fence" | "unconfirmed"> | undefined>
   readonly handoverMillis: number
   readonly settleMillis: number
   /** How long after a leadership ended by itself (deposed, state unreadable) it is tried again. */

@@ -36,7 +36,7 @@ export const joinAndLead = Effect.gen(function*() {
   const members = yield* locks.members
   const holderOf = (provider: string) =>
     store.read(provider).pipe(
-      Effect.map(({ state }) => ({ fence: state.fence, unconfirmed: state.unconfirmed })),
+      Effect.map(({ state }) => state),
       Effect.timeout(config.lease.renewEveryMillis * 2),
       Effect.orElseSucceed(() => undefined)
     )
