@@ -22,7 +22,7 @@ import {
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
-import { Cause, Clock, Context, Deferred, Effect, type Exit, Layer, Random, Schedule, Semaphore } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, type Exit, Layer, Random, Semaphore } from "effect"
 import { HttpClient } from "effect/http"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { MintedToken } from "../kinds/ProviderKind.ts"
@@ -33,6 +33,7 @@ import type { Answer } from "../replica/Replies.ts"
 import type { UpstreamError } from "../upstream/UpstreamError.ts"
 import { makeBreaker } from "./Breaker.ts"
 import { makeBudgetSpend } from "./BudgetSpend.ts"
+import { retryWhileKvUnavailable } from "../leadership/internal/retryWhileKvUnavailable.ts"
 import { leaderAudit } from "./internal/LeaderAudit.ts"
 
 export interface MintCycleDeps {
@@ -120,7 +121,7 @@ const makeMintCycle = Effect.fnUntraced(function*(
       ...rest,
       token: recordOf(minted, now, reason),
       ...(minted.carry === undefined ? {} : { carry: minted.carry })
-    })).pipe(Effect.retry({ while: (error) => error._tag === "KvError", schedule: Schedule.spaced("250 millis") }))
+    })).pipe(retryWhileKvUnavailable("committing the token"))
     const token = written.token as Token
     cache.offer(token)
     yield* deps.broadcast(token)
