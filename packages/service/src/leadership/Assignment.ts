@@ -23,9 +23,11 @@
  * of its member lease, so the fence in the provider's state (ProviderState.ts
  * in core) deposes whichever is older.
  */
-import { ownedBy, type ProviderState, sameMembers } from "@tokenbus/core"
-import { Clock, Deferred, Effect, FiberMap, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
+import { ownedBy, sameMembers } from "@tokenbus/core"
+import { Clock, Deferred, Effect, FiberMap, type Scope, Stream, SubscriptionRef } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
+import type { Snapshot } from "../store/TokenStore.ts"
+import { makeFifoLimit } from "./internal/FifoLimit.ts"
 import type { HeldLock, LeadershipGuard } from "./LeaderLock.ts"
 import type { Members } from "./Membership.ts"
 
@@ -38,7 +40,9 @@ export type LeadProvider = (
   provider: ConfiguredProvider,
   guard: LeadershipGuard,
   term: number,
-  retire: Deferred.Deferred<void>
+  retire: Deferred.Deferred<void>,
+  /** The provider's state as last read while waiting for the previous leader: the takeover starts from it. */
+  read: Snapshot | undefined
 ) => Effect.Effect<void, never, Scope.Scope>
 
 export interface AssignmentOptions {
@@ -49,10 +53,10 @@ export interface AssignmentOptions {
   readonly held: HeldLock
   readonly lead: LeadProvider
   /**
-   * The last fence on a provider's state and its call in doubt, if any: the leader it is taken over from,
-   * whether it let go, and whether it may be spending the carry.
+   * The provider's state, for its last fence and call in doubt: the leader it is taken over from, whether it
+   * let go, and whether it may be spending the carry. Undefined when it cannot be read in time.
    */
-  readonly holderOf: (provider: string) => Effect.Effect<Pick<ProviderState, "fence" | "unconfirmed"> | undefined>
+  readonly holderOf: (provider: string) => Effect.Effect<Snapshot | undefined>
   readonly handoverMillis: number
   readonly settleMillis: number
   /** How long after a leadership ended by itself (deposed, state unreadable) it is tried again. */
@@ -73,8 +77,8 @@ export const runAssignment = (options: AssignmentOptions): Effect.Effect<never, 
     const led = new Map<string, Led>()
     let lastMembers: ReadonlyArray<string> = []
     // One read of the previous holder per takeover: bounded, as a start hands a replica thousands at once.
-    const reads = yield* Semaphore.make(32)
-    const bounded = { ...options, holderOf: (provider: string) => reads.withPermits(1)(options.holderOf(provider)) }
+    const reads = yield* makeFifoLimit(32)
+    const bounded = { ...options, holderOf: (provider: string) => reads.withPermit(options.holderOf(provider)) }
 
     const start = (configured: ConfiguredProvider, settleMillis: number) =>
       Effect.gen(function*() {
@@ -134,13 +138,13 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
     while (!(yield* Deferred.isDone(retire))) {
       yield* Effect.sleep(delay)
       // After settling: a member that took the provider meanwhile is handed over from, not raced.
-      yield* handedOver(options, configured)
+      const read = yield* handedOver(options, configured)
       // It moved away while this one waited: taking it now would depose the member it went to.
       if (yield* Deferred.isDone(retire)) return
       const term = yield* options.held.freshTerm
       yield* options.guard.pipe(
         Effect.andThen(Effect.logInfo("became leader").pipe(Effect.annotateLogs({ revision: term, term }))),
-        Effect.andThen(Effect.scoped(options.lead(configured, options.guard, term, retire))),
+        Effect.andThen(Effect.scoped(options.lead(configured, options.guard, term, retire, read))),
         Effect.andThen(Effect.suspend(() => steppedDown(term, retire))),
         Effect.onInterrupt(() =>
           Effect.logInfo("stepped down").pipe(
@@ -154,7 +158,9 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
   }).pipe(Effect.annotateLogs({ provider: entry.configured.id }))
 
 /**
- * Waits until the provider's last leader has let go: it released its fence
+ * Waits until the provider's last leader has let go, and returns the
+ * provider's state as it last read it (the takeover starts from that read
+ * rather than read again): it released its fence
  * (its mint under way ended), or it is no longer a live member, or
  * `handoverMillis` have passed (a leader of an older version, or one whose
  * lease lapsed before it could release: the fence keeps it from committing
@@ -169,16 +175,17 @@ const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider) 
     const patient = configured.carries || configured.lostAnswer !== undefined
     const giveUpAfter = options.handoverMillis * (patient ? 10 : 1)
     while (true) {
-      const held = yield* options.holderOf(configured.id)
-      const fence = held?.fence
-      if (fence === undefined || fence.holder === options.self || fence.released === true) return
-      if (!(yield* options.members.isLive(fence.holder))) return
+      const read = yield* options.holderOf(configured.id)
+      const fence = read?.state.fence
+      if (fence === undefined || fence.holder === options.self || fence.released === true) return read
+      if (!(yield* options.members.isLive(fence.holder))) return read
       const waited = (yield* Clock.currentTimeMillis) - startedAt
-      const spending = held?.unconfirmed?.holder === fence.holder
-      if (waited >= giveUpAfter && !spending) return
+      const spending = read?.state.unconfirmed?.holder === fence.holder
+      if (waited >= giveUpAfter && !spending) return read
       if (waited >= options.handoverMillis * 10) {
         return yield* Effect.logWarning("took the provider over from a leader that did not hand it over").pipe(
-          Effect.annotateLogs({ previous: fence.holder })
+          Effect.annotateLogs({ previous: fence.holder }),
+          Effect.as(read)
         )
       }
       yield* Effect.sleep(options.handoverMillis / 4)

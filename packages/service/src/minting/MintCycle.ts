@@ -22,7 +22,7 @@ import {
   type TokenCache,
   TokenUnavailable
 } from "@tokenbus/core"
-import { Cause, Clock, Context, Deferred, Effect, type Exit, Layer, Random, Semaphore } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, type Exit, Layer, Random } from "effect"
 import { HttpClient } from "effect/http"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { MintedToken } from "../kinds/ProviderKind.ts"
@@ -33,6 +33,7 @@ import type { Answer } from "../replica/Replies.ts"
 import type { UpstreamError } from "../upstream/UpstreamError.ts"
 import { makeBreaker } from "./Breaker.ts"
 import { makeBudgetSpend } from "./BudgetSpend.ts"
+import { type FifoLimit, makeFifoLimit } from "../leadership/internal/FifoLimit.ts"
 import { retryWhileKvUnavailable } from "../leadership/internal/retryWhileKvUnavailable.ts"
 import { leaderAudit } from "./internal/LeaderAudit.ts"
 
@@ -67,7 +68,7 @@ export class MintCycle extends Context.Service<MintCycle, {
       const http = yield* HttpClient.HttpClient
       // Upstream calls in flight at once, over all providers: thousands of first mints at a start must not
       // open thousands of sockets nor starve the event loop the lease renewals run on.
-      const calls = yield* Semaphore.make(upstreamConcurrency)
+      const calls = yield* makeFifoLimit(upstreamConcurrency)
       return { make: (deps) => makeMintCycle(deps, http, calls) }
     })
   )
@@ -97,7 +98,7 @@ const upstreamConcurrency = 64
 const makeMintCycle = Effect.fnUntraced(function*(
   deps: MintCycleDeps,
   http: HttpClient.HttpClient,
-  calls: Semaphore.Semaphore
+  calls: FifoLimit
 ) {
   const { cache, configured, guard, state } = deps
   const id = configured.id
@@ -156,7 +157,7 @@ const makeMintCycle = Effect.fnUntraced(function*(
     yield* budget.spend(answer, carry)
     yield* guard
     const { minter } = yield* breaker.current
-    return yield* calls.withPermits(1)(Effect.gen(function*() {
+    return yield* calls.withPermit(Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
       const minted = yield* minter.mint({ carry }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.result)
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000

@@ -20,7 +20,7 @@ import {
   type Token
 } from "@tokenbus/core"
 import { type InboundMessage, NatsConnection } from "@tokenbus/nats"
-import { Clock, Context, Deferred, Effect, Layer, Schedule, type Scope, Semaphore } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Option, Schedule, type Scope } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import { makeFencedState } from "../leadership/FencedState.ts"
 import type { LeadershipGuard } from "../leadership/LeaderLock.ts"
@@ -29,7 +29,10 @@ import { makeRefusalLog, type RefusalLog } from "../replica/RefusalLog.ts"
 import { errorReply, type Replies } from "../replica/Replies.ts"
 import { ReplicaContext } from "../replica/ReplicaContext.ts"
 import { decodeRequest } from "../replica/RequestPayload.ts"
-import { TokenStore } from "../store/TokenStore.ts"
+import { type Snapshot, TokenStore } from "../store/TokenStore.ts"
+import { type FifoLimit, makeFifoLimit } from "../leadership/internal/FifoLimit.ts"
+import { retryWhileKvUnavailable } from "../leadership/internal/retryWhileKvUnavailable.ts"
+import { warnIfSlow } from "./internal/warnIfSlow.ts"
 import { MintCycle } from "./MintCycle.ts"
 import { followWatch, renewOnSchedule } from "./RenewalSchedule.ts"
 import { makeSingleFlight, type Serve } from "./SingleFlight.ts"
@@ -41,7 +44,12 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
    */
   readonly lead: (
     provider: ConfiguredProvider
-  ) => (guard: LeadershipGuard, term: number, retire: Deferred.Deferred<void>) => Effect.Effect<void, never, Scope.Scope>
+  ) => (
+    guard: LeadershipGuard,
+    term: number,
+    retire: Deferred.Deferred<void>,
+    read?: Snapshot
+  ) => Effect.Effect<void, never, Scope.Scope>
 }>()("@tokenbus/service/ProviderLeader") {
   static readonly layer: Layer.Layer<ProviderLeader, never, NatsConnection | ReplicaContext | TokenStore | MintCycle> =
     Layer.effect(
@@ -53,10 +61,10 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
         )
         // Taking providers over is bounded: a replica given thousands at once (a cluster starting, a member
         // lost) must keep its event loop free for its own lease renewals and NATS for everyone's.
-        const takeovers = yield* Semaphore.make(takeoverConcurrency)
+        const takeovers = yield* makeFifoLimit(takeoverConcurrency)
         return {
-          lead: (provider) => (guard, term, retire) =>
-            lead({ configured: provider, guard, term, retire, takeovers }).pipe(Effect.provide(services))
+          lead: (provider) => (guard, term, retire, read) =>
+            lead({ configured: provider, guard, term, retire, read, takeovers }).pipe(Effect.provide(services))
         }
       })
     )
@@ -67,12 +75,18 @@ const decodeMintRequest = decodeRequest(MintRequestJson, "mint request")
 /** How many providers one replica takes over at a time (read, fence, adopt or start the first mint). */
 const takeoverConcurrency = 32
 
+/** A takeover takes milliseconds, a first mint seconds: past these, a line says what it still waits for. */
+const slowTakeoverMillis = 10_000
+const slowFirstMintMillis = 60_000
+
 interface Leadership {
   readonly configured: ConfiguredProvider
   readonly guard: LeadershipGuard
   readonly term: number
   readonly retire: Deferred.Deferred<void>
-  readonly takeovers: Semaphore.Semaphore
+  /** The state as read just before (Assignment.ts): the fence's compare-and-set tells if it changed since. */
+  readonly read: Snapshot | undefined
+  readonly takeovers: FifoLimit
 }
 
 /** Logged when a leader rebuilds a lost state: the next mint waits out one budget window. */
@@ -102,7 +116,7 @@ const answer = (serve: Serve, refusals: RefusalLog, replies: Replies, message: I
  * Fences the provider, serves its mint requests, and adopts its token or
  * starts its first mint; undefined when it could not (the line says why).
  */
-const takeOver = ({ configured, guard, term }: Leadership) =>
+const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: string) => Effect.Effect<void>) =>
   Effect.gen(function*() {
     const nats = yield* NatsConnection
     const { cache, replicaId, replies, subjects } = yield* ReplicaContext
@@ -110,7 +124,8 @@ const takeOver = ({ configured, guard, term }: Leadership) =>
     const id = configured.id
     const scope = yield* Effect.scope
 
-    const initial = yield* store.read(id).pipe(
+    yield* phase("reading its state")
+    const initial = read !== undefined ? Option.some(read) : yield* store.read(id).pipe(
       Effect.retry(Schedule.max([Schedule.spaced("200 millis"), Schedule.recurs(10)])),
       Effect.option
     )
@@ -143,8 +158,9 @@ const takeOver = ({ configured, guard, term }: Leadership) =>
           fence: { holder: replicaId, term }
         })
       }
+    yield* phase("fencing it")
     const fenced = yield* state.write((s) => rebuild(s.state)).pipe(
-      Effect.retry({ while: (error) => error._tag === "KvError", schedule: Schedule.spaced("250 millis") }),
+      retryWhileKvUnavailable("fencing the provider"),
       Effect.result
     )
     if (fenced._tag === "Failure") {
@@ -154,6 +170,7 @@ const takeOver = ({ configured, guard, term }: Leadership) =>
       )
     }
 
+    yield* phase("subscribing to its mint requests")
     const refusals = yield* makeRefusalLog()
     yield* nats.serve(subjects.mint(id), {}, (message) => answer(serve, refusals, replies, message))
     const metrics = yield* ReplicaMetrics
@@ -175,7 +192,11 @@ const takeOver = ({ configured, guard, term }: Leadership) =>
         Effect.annotateLogs({ reason: stored.breaker.reason })
       )
     } else {
-      yield* serve({ _tag: "Ensure" }, "initial").pipe(Effect.catch(logFailure("initial mint failed")), Effect.forkIn(scope))
+      yield* serve({ _tag: "Ensure" }, "initial").pipe(
+        warnIfSlow(slowFirstMintMillis, "the first mint has not ended yet"),
+        Effect.catch(logFailure("initial mint failed")),
+        Effect.forkIn(scope)
+      )
     }
     return { state, serve }
   })
@@ -185,9 +206,11 @@ const lead = (leadership: Leadership) =>
     const { configured, retire, takeovers } = leadership
     // A takeover that waited its turn while the provider moved away again is not made: it would race the
     // member the provider went to (and may call the upstream for a token that member then mints again).
-    const taken = yield* takeovers.withPermits(1)(
-      Effect.flatMap(Deferred.isDone(retire), (moved) => (moved ? Effect.succeed(undefined) : takeOver(leadership)))
-    )
+    let phase = "waiting for a takeover slot"
+    const enter = (name: string) => Effect.sync(() => void (phase = name))
+    const taken = yield* takeovers.withPermit(
+      Effect.flatMap(Deferred.isDone(retire), (moved) => (moved ? Effect.succeed(undefined) : takeOver(leadership, enter)))
+    ).pipe(warnIfSlow(slowTakeoverMillis, "taking the provider over is slow", () => phase))
     if (taken === undefined) return
     const { serve, state } = taken
     const scope = yield* Effect.scope

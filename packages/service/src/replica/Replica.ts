@@ -35,11 +35,7 @@ export const joinAndLead = Effect.gen(function*() {
   yield* Responder
   const members = yield* locks.members
   const holderOf = (provider: string) =>
-    store.read(provider).pipe(
-      Effect.map(({ state }) => state),
-      Effect.timeout(config.lease.renewEveryMillis * 2),
-      Effect.orElseSucceed(() => undefined)
-    )
+    store.read(provider).pipe(Effect.timeout(config.lease.renewEveryMillis * 2), Effect.orElseSucceed(() => undefined))
   yield* locks.join((guard, _term, held) =>
     runAssignment({
       self: replicaId,
@@ -47,7 +43,7 @@ export const joinAndLead = Effect.gen(function*() {
       providers: providers.changes,
       guard,
       held,
-      lead: (provider, providerGuard, term, retire) => leader.lead(provider)(providerGuard, term, retire),
+      lead: (provider, providerGuard, term, retire, read) => leader.lead(provider)(providerGuard, term, retire, read),
       holderOf,
       handoverMillis: config.lease.renewEveryMillis * 2,
       settleMillis: config.lease.renewEveryMillis,
