@@ -185,7 +185,7 @@ describe("tokenbus status, watch and rotate at the edges", () => {
     expect(performance.now() - started).toBeLessThan(5000)
   })
 
-  it("with the budget spent, rotate says when the leader mints, and status counts the configured limit", async () => {
+  it("with the budget spent, rotate and reset say when the leader mints, and status counts the configured limit", async () => {
     const cluster = await clusterForTest({ replicas: 2, provider: { rateLimit: { tokens: 1, windowMillis: 60_000 } } })
     const first = await cluster.firstToken()
     const requests = cluster.sim.counters().tokenRequests
@@ -198,6 +198,12 @@ describe("tokenbus status, watch and rotate at the edges", () => {
     // The one call of the window went at the first mint; the next goes a window later.
     expect(expectedAt).toBeGreaterThan(first.issuedAt + 55_000)
     expect(expectedAt).toBeLessThan(first.issuedAt + 65_000)
+    expect(cluster.sim.counters().tokenRequests).toBe(requests)
+    // reset joins the same waiting mint, and says so rather than "new token".
+    const reset = await runCli(["reset", PROVIDER, ...config])
+    expect(reset.code, reset.output).toBe(0)
+    expect(reset.output).toContain(`${PROVIDER}: the rate budget is spent; the leader mints at `)
+    expect(reset.output).not.toContain("new token")
     expect(cluster.sim.counters().tokenRequests).toBe(requests)
     const budget = providerOf(await statusJson(cluster, config)).budget
     expect(budget).toMatchObject({ tokens: 1, left: 0, limitFrom: "config" })

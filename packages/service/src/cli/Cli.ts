@@ -17,7 +17,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Replica from "../replica/Replica.ts"
 import { cliConnection, connectionFlags } from "./CliConnection.ts"
 import { configVariable, loadConfig } from "./ConfigSource.ts"
-import { operatorMint } from "./OperatorRequest.ts"
+import { operatorMint, operatorMintText } from "./OperatorRequest.ts"
 import { sighupReloads } from "./SighupReloads.ts"
 import { demo } from "./DemoCommand.ts"
 import { dev } from "./DevCommand.ts"
@@ -96,7 +96,13 @@ const reset = Command.make("reset", {
     )
     const answer = yield* Schema.decodeUnknownEffect(TokenReplyJson)(reply)
     if (!answer.ok) return yield* Console.error(`tokenbus reset: ${answer.error.message}`)
-    yield* Console.log(`${provider}: new token, version ${answer.token.version}`)
+    const { renewalExpectedAt, token } = answer
+    yield* Console.log(operatorMintText({
+      provider,
+      version: token.version,
+      previousVersion: null,
+      renewalExpectedAt: renewalExpectedAt === undefined ? null : new Date(renewalExpectedAt).toISOString()
+    }))
   })).pipe(
   Command.withDescription(
     "Force a new token for a provider, and a retry of credentials the upstream rejected (spends the rate budget)"

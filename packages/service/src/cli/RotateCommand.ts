@@ -16,7 +16,7 @@ import { Argument, Command } from "effect/cli"
 import { viewOf } from "../status/StateView.ts"
 import { lastEntry } from "../status/internal/JetStreamReads.ts"
 import { cliConnection, connectionFlags } from "./CliConnection.ts"
-import { operatorMint } from "./OperatorRequest.ts"
+import { operatorMint, operatorMintText } from "./OperatorRequest.ts"
 import { jsonFlag } from "./StatusCommand.ts"
 
 /** The leader's answer is 30 s away at most: a mint's retries end well within it. */
@@ -64,15 +64,6 @@ const rotation = Effect.fnUntraced(function*(prefix: string, provider: string) {
   }
 })
 
-type Rotation = Effect.Success<ReturnType<typeof rotation>>
-
-const text = (done: Rotation): string =>
-  done.rotated
-    ? `${done.provider}: new token, version ${done.version}` +
-      (done.previousVersion === null ? "" : ` (was ${done.previousVersion})`)
-    : `${done.provider}: the rate budget is spent; the leader mints at ${done.renewalExpectedAt} ` +
-      `(current version ${done.version}, the new one is broadcast when it lands)`
-
 export const rotate = Command.make("rotate", {
   provider: Argument.String("provider"),
   ...connectionFlags,
@@ -81,7 +72,7 @@ export const rotate = Command.make("rotate", {
   Effect.gen(function*() {
     const { nats, prefix } = yield* cliConnection(flags)
     const done = yield* rotation(prefix, provider).pipe(Effect.provide(NatsConnection.layer(nats)))
-    yield* Console.log(json ? JSON.stringify(done, null, 2) : text(done))
+    yield* Console.log(json ? JSON.stringify(done, null, 2) : operatorMintText(done))
   })).pipe(
   Command.withDescription(
     "Mint a new token for a provider now, within its rate budget (refused while its breaker is open: see reset)"
