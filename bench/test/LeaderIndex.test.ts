@@ -1,6 +1,7 @@
 // The scale scenario's view of leadership, read from real child processes'
 // stdout (each prints the pino lines it is given, as a replica would): the
-// highest term names the leader whatever order the replicas logged in, a
+// highest term names the leader whatever order the replicas logged in, among
+// the leaderships that have not stepped down, a
 // provider holds a token once a replica minted or adopted one (counted once),
 // and lines logged after a look are taken at the next one.
 import { type LogLine, ReplicaProcess } from "@tokenbus/testing"
@@ -64,6 +65,26 @@ describe("LeaderIndex", () => {
     index.refresh()
     expect(index.leaderOf("p1")).toMatchObject({ replica: a.replica, term: 4 })
     expect(index.tokenCount).toBe(1)
+    b.release()
+  })
+
+  it("a leadership that stepped down names nobody, and the one still leading with a lower term is the leader", async () => {
+    const a = await printer("a", [
+      line("became leader", { provider: "p1", term: 3, time: 10 }),
+      line("became leader", { provider: "p2", term: 3, time: 10 })
+    ])
+    const b = await printer("b", [
+      line("became leader", { provider: "p1", term: 5, time: 20 }),
+      line("stepped down", { provider: "p1", term: 5, time: 30, reason: "the provider moved to another member" }),
+      line("became leader", { provider: "p2", term: 6, time: 20 }),
+      line("stepped down", { provider: "p2", term: 4, time: 25 })
+    ])
+    const index = new LeaderIndex([a.replica, b.replica]).refresh()
+    expect(index.leaderOf("p1")).toMatchObject({ replica: a.replica, term: 3 })
+    // Only the leadership of the same term steps down.
+    expect(index.leaderOf("p2")).toMatchObject({ replica: b.replica, term: 6 })
+    expect(index.ledBy(a.replica)).toEqual(["p1"])
+    a.release()
     b.release()
   })
 })

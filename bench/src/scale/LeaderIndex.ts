@@ -4,8 +4,12 @@
  * scenario asks it every few hundred milliseconds about up to 10,000
  * providers, which `currentLeader` of @tokenbus/testing (a scan of every log
  * per provider) could not answer in time. Like `currentLeader`, the "became
- * leader" line with the highest term names the current leader: terms are
- * revisions of the leases bucket, which only grow.
+ * leader" line with the highest term names the current leader (terms are
+ * revisions of the leases bucket, which only grow), but only among the
+ * leaderships that have not logged "stepped down" since: a leader that took
+ * a provider over and handed it on within moments would otherwise keep
+ * naming itself, while the one still leading holds a lower term (it learns
+ * of the higher one at its next write, and takes a fresh term then).
  */
 import type { LogLine, ReplicaProcess } from "@tokenbus/testing"
 
@@ -19,7 +23,8 @@ export interface Leadership {
 export class LeaderIndex {
   readonly #replicas: ReadonlyArray<ReplicaProcess>
   readonly #read = new Map<ReplicaProcess, number>()
-  readonly #leaders = new Map<string, Leadership>()
+  /** Per provider, the leaderships that have not stepped down, as logged. */
+  readonly #leaders = new Map<string, Array<Leadership>>()
   /**
    * Providers known to hold a token: some replica logged "minted and committed a token" or "adopted the stored
    * token" for it. Both count, since a leader interrupted right after its commit never logs the first line.
@@ -44,7 +49,11 @@ export class LeaderIndex {
   }
 
   leaderOf(provider: string): Leadership | undefined {
-    return this.#leaders.get(provider)
+    let best: Leadership | undefined
+    for (const leadership of this.#leaders.get(provider) ?? []) {
+      if (best === undefined || leadership.term > best.term) best = leadership
+    }
+    return best
   }
 
   /** How many distinct providers are known to hold a token. */
@@ -70,7 +79,7 @@ export class LeaderIndex {
   /** The providers `replica` leads now. */
   ledBy(replica: ReplicaProcess): Array<string> {
     const providers: Array<string> = []
-    for (const [provider, leadership] of this.#leaders) if (leadership.replica === replica) providers.push(provider)
+    for (const provider of this.#leaders.keys()) if (this.leaderOf(provider)?.replica === replica) providers.push(provider)
     return providers
   }
 
@@ -82,10 +91,13 @@ export class LeaderIndex {
       this.#withToken.add(provider)
       this.#lastFirstTokenAt = Math.max(this.#lastFirstTokenAt, line.time)
     }
-    if (line.msg !== "became leader") return
     const term = Number(line["term"] ?? line["revision"])
+    const active = this.#leaders.get(provider) ?? []
+    if (line.msg === "stepped down") {
+      this.#leaders.set(provider, active.filter((leadership) => leadership.replica !== replica || leadership.term !== term))
+    }
+    if (line.msg !== "became leader") return
     this.#lastLeadershipAt = Math.max(this.#lastLeadershipAt, line.time)
-    const known = this.#leaders.get(provider)
-    if (known === undefined || term > known.term) this.#leaders.set(provider, { replica, term, at: line.time })
+    this.#leaders.set(provider, [...active, { replica, term, at: line.time }])
   }
 }

@@ -9,9 +9,9 @@
  * and says how far it got on stderr while it waits.
  *
  * With `profileDir` (`pnpm bench --profile`) the replicas run from the
- * sources under `--cpu-prof`, so profiles name functions; the replica leading
- * the most providers writes a heap snapshot after the idle window; the
- * survivors of the failover write their CPU profiles when stopped; and the
+ * sources under `--cpu-prof`, so profiles name functions; after the failover
+ * the survivor leading the most providers writes a heap snapshot; the
+ * survivors write their CPU profiles when stopped; and the
  * result gives each phase's window in CLOCK_MONOTONIC microseconds, for
  * bin/profile-top.ts.
  */
@@ -28,7 +28,8 @@ import {
   startNatsServer,
   startUpstream
 } from "@tokenbus/testing"
-import { readdir, stat } from "node:fs/promises"
+import { mkdtemp, readdir, stat, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { monotonicMicros } from "../MonotonicClock.ts"
 import { cpuPercent, sampleUsage } from "../ProcessUsage.ts"
@@ -57,7 +58,7 @@ export interface ScaleProfiles {
   readonly start: ProfileWindow
   readonly idle: ProfileWindow
   readonly failover: ProfileWindow
-  /** The heap snapshot of the replica leading the most providers, after the idle window. */
+  /** The heap snapshot of the survivor leading the most providers, after the failover. */
   readonly heapSnapshot?: string
 }
 
@@ -222,6 +223,7 @@ const historyOf = (replicas: ReadonlyArray<ReplicaProcess>, providers: ReadonlyA
     ).sort((a, b) => a.line.time - b.line.time).map(({ replica, line }) =>
       `${provider} ${replica} ${new Date(line.time).toISOString().slice(11, 23)} ${line.msg}` +
         `${line["term"] === undefined ? "" : ` [term ${String(line["term"])}]`}` +
+        `${line["phase"] === undefined ? "" : ` (phase: ${String(line["phase"])})`}` +
         `${line["reason"] === undefined ? "" : ` (${String(line["reason"])})`}`
     )
   )
@@ -260,14 +262,17 @@ export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult
     const idleMicros = monotonicMicros()
     const idle = await measureIdle(replicas, nats, options.idleMillis)
     const idleWindow = phase(idleMicros)
-    const snapshot = options.profileDir === undefined ? undefined : await heapSnapshot(busiest(index, replicas), options.profileDir)
     const failoverMicros = monotonicMicros()
     const failed = await failover(index, replicas, deadlines.failover)
+    const failoverEndMicros = monotonicMicros()
+    // After the failover: the snapshot stops the replica for seconds, which would itself move its providers.
+    const survivors = replicas.filter((replica) => replica.running)
+    const snapshot = options.profileDir === undefined ? undefined : await heapSnapshot(busiest(index, survivors), options.profileDir)
     const profiles = options.profileDir === undefined ? undefined : {
       dir: options.profileDir,
       start,
       idle: idleWindow,
-      failover: phase(failoverMicros),
+      failover: { fromMicros: failoverMicros, toMicros: failoverEndMicros },
       ...(snapshot === undefined ? {} : { heapSnapshot: snapshot })
     }
     // Profiled replicas write their CPU profile on a graceful stop only.
@@ -275,11 +280,18 @@ export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult
     const upstreamRequests = upstream.sim.counters().tokenRequests
     return { providers, readyMillis, firstTokensMillis, idle, failover: failed, upstreamRequests, ...(profiles === undefined ? {} : { profiles }) }
   } catch (error) {
-    // The logs' tails go to stderr; the error stays short enough for the table's notes.
-    for (const replica of replicas) progress(replica.dump().split("\n").slice(-10).join("\n"))
+    // The whole logs go to files, their tails to stderr; the error stays short enough for the table's notes.
+    const dir = await mkdtemp(join(tmpdir(), `tokenbus-scale-${providers}-`))
+    for (const replica of replicas) {
+      await writeFile(join(dir, `${replica.name}.log`), replica.dump())
+      progress(replica.dump().split("\n").slice(-10).join("\n"))
+    }
+    progress(`${providers} providers: the replicas' logs are in ${dir}`)
     throw error
   } finally {
-    await Promise.all(replicas.map((replica) => replica.stop("SIGKILL")))
+    // Profiled replicas that are still up write their CPU profile on a graceful stop, also after a failure.
+    const stop = options.profileDir === undefined ? ("SIGKILL" as const) : ("SIGTERM" as const)
+    await Promise.all(replicas.map((replica) => replica.stop(stop, 60_000)))
     await upstream.sim.close()
     await nats.stop()
   }
