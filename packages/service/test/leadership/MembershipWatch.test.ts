@@ -1,0 +1,56 @@
+// The member watch (leadership/Membership.ts) on the in-memory NATS, under
+// TestClock, when the leases bucket is deleted and created again: a watch on
+// the old stream shows nothing of the new one (as nats.js gives no word of
+// it). A replica whose own key had gone from its view (deleted when it lost
+// its lease) and then rejoins in the new bucket must start its watch again
+// and see the members, not keep a view without itself for good (chaos seed
+// 756134445: 20.9 s without a leader).
+import { assert, describe, it } from "@effect/vitest"
+import { memberKeyPrefix } from "@tokenbus/core"
+import { Effect, SubscriptionRef } from "effect"
+import { TestClock } from "effect/testing"
+import { watchMembers } from "../../src/leadership/Membership.ts"
+import { makeMemoryNats, recreateBucket } from "../support/MemoryCluster.ts"
+
+const lease = { ttlMillis: 1500, renewEveryMillis: 300, safetyMarginMillis: 500 } as const
+const bucketName = "tb-leases"
+const key = (member: string) => `${memberKeyPrefix}${member}`
+const value = (member: string) => JSON.stringify({ instance: `${member}-1` })
+
+describe("the member watch after the leases bucket is made again", () => {
+  it.effect("a replica whose own key had gone from its view sees itself and the others again", () =>
+    Effect.gen(function*() {
+      const nats = yield* makeMemoryNats
+      const connection = yield* nats.connection("self")
+      const bucket = yield* connection.bucket(bucketName, { history: 1, ttlMillis: 0 })
+      const members = yield* watchMembers({ bucket, self: "self", lease })
+      const revisions = new Map<string, number>()
+      const renew = (member: string) =>
+        Effect.gen(function*() {
+          const revision = revisions.get(member)
+          const next = yield* (revision === undefined
+            ? bucket.create(key(member), value(member))
+            : bucket.update(key(member), value(member), revision))
+          revisions.set(member, next)
+        })
+      yield* renew("self")
+      yield* renew("other")
+      yield* TestClock.adjust(lease.renewEveryMillis)
+      assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["other", "self"])
+
+      // This replica lost its lease and left: its key is deleted, and its view drops it.
+      yield* bucket.deleteAt(key("self"), revisions.get("self")!)
+      revisions.delete("self")
+      yield* TestClock.adjust(lease.renewEveryMillis)
+      assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["other"])
+
+      // The bucket is made again; both renew into the new one.
+      yield* recreateBucket(nats, bucketName)
+      revisions.clear()
+      for (let step = 0; step < 20; step++) {
+        yield* Effect.all([renew("self"), renew("other")], { discard: true })
+        yield* TestClock.adjust(lease.renewEveryMillis)
+      }
+      assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["other", "self"])
+    }))
+})
