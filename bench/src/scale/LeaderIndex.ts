@@ -32,6 +32,7 @@ export class LeaderIndex {
   readonly #withToken = new Set<string>()
   #lastFirstTokenAt = 0
   #lastLeadershipAt = 0
+  #leadershipsTaken = 0
 
   constructor(replicas: ReadonlyArray<ReplicaProcess>) {
     this.#replicas = replicas
@@ -71,6 +72,11 @@ export class LeaderIndex {
     return this.#lastLeadershipAt
   }
 
+  /** How many "became leader" lines have been read: what moved while the cluster should have been idle. */
+  get leadershipsTaken(): number {
+    return this.#leadershipsTaken
+  }
+
   /** Those of `providers` not known to hold a token yet. */
   withoutToken(providers: ReadonlyArray<string>): Array<string> {
     return providers.filter((provider) => !this.#withToken.has(provider))
@@ -98,6 +104,7 @@ export class LeaderIndex {
     }
     if (line.msg !== "became leader") return
     this.#lastLeadershipAt = Math.max(this.#lastLeadershipAt, line.time)
+    this.#leadershipsTaken++
     this.#leaders.set(provider, [...active, { replica, term, at: line.time }])
   }
 }

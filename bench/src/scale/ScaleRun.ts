@@ -68,6 +68,8 @@ export interface ScaleIdle {
   readonly natsCpuPercent: number
   readonly inMsgsPerSecond: number
   readonly replicaRssBytes: ReadonlyArray<number>
+  /** Leaderships taken during the window: none when the cluster was really idle. */
+  readonly leadershipsTaken: number
 }
 
 export interface ScaleFailover {
@@ -163,8 +165,14 @@ const settle = async (index: LeaderIndex, quietMillis: number, maxMillis: number
   while (Date.now() < until && Date.now() - index.refresh().lastLeadershipAt < quietMillis) await sleep(200)
 }
 
-const measureIdle = async (replicas: ReadonlyArray<ReplicaProcess>, nats: { pid: number; monitorPort: number }, millis: number) => {
+const measureIdle = async (
+  index: LeaderIndex,
+  replicas: ReadonlyArray<ReplicaProcess>,
+  nats: { pid: number; monitorPort: number },
+  millis: number
+) => {
   const pids = replicas.map((replica) => replica.pid ?? -1)
+  const taken = index.refresh().leadershipsTaken
   const before = { replicas: pids.map(sampleUsage), nats: sampleUsage(nats.pid), varz: await readVarz(nats.monitorPort) }
   await sleep(millis)
   const after = { replicas: pids.map(sampleUsage), nats: sampleUsage(nats.pid), varz: await readVarz(nats.monitorPort) }
@@ -173,7 +181,8 @@ const measureIdle = async (replicas: ReadonlyArray<ReplicaProcess>, nats: { pid:
     replicaCpuPercent: after.replicas.map((sample, i) => cpuPercent(before.replicas[i] ?? sample, sample)),
     natsCpuPercent: cpuPercent(before.nats, after.nats),
     inMsgsPerSecond: inMsgsPerSecond(before.varz, after.varz),
-    replicaRssBytes: after.replicas.map((sample) => sample.rssBytes)
+    replicaRssBytes: after.replicas.map((sample) => sample.rssBytes),
+    leadershipsTaken: index.refresh().leadershipsTaken - taken
   } satisfies ScaleIdle
 }
 
@@ -260,7 +269,7 @@ export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult
     await settle(index, 2000, 15_000)
     progress(`${providers} providers: ${options.idleMillis / 1000} s of idle`)
     const idleMicros = monotonicMicros()
-    const idle = await measureIdle(replicas, nats, options.idleMillis)
+    const idle = await measureIdle(index, replicas, nats, options.idleMillis)
     const idleWindow = phase(idleMicros)
     const failoverMicros = monotonicMicros()
     const failed = await failover(index, replicas, deadlines.failover)

@@ -84,7 +84,7 @@ const idleRows = (context: RowContext): Array<Row> => {
       metric: `${label}: CPU per replica at idle (% of a core, busiest, ${run.idle.millis / 1000} s idle)`,
       median: now.replicaCpu,
       ...against(context, (f) => f.replicaCpu, now.replicaCpu, true),
-      note: `each replica: ${range(run.idle.replicaCpuPercent)} %`
+      note: `each replica: ${range(run.idle.replicaCpuPercent)} %; ${run.idle.leadershipsTaken} leaderships taken in the window`
     }),
     row({
       scenario,
