@@ -285,7 +285,7 @@ export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult
       ...(snapshot === undefined ? {} : { heapSnapshot: snapshot })
     }
     // Profiled replicas write their CPU profile on a graceful stop only.
-    if (profiles !== undefined) await Promise.all(replicas.map((replica) => replica.stop("SIGTERM")))
+    if (profiles !== undefined) await Promise.all(replicas.map((replica) => replica.stop("SIGTERM", 60_000)))
     const upstreamRequests = upstream.sim.counters().tokenRequests
     return { providers, readyMillis, firstTokensMillis, idle, failover: failed, upstreamRequests, ...(profiles === undefined ? {} : { profiles }) }
   } catch (error) {

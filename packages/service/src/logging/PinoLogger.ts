@@ -93,10 +93,8 @@ const reserved = new Set(["level", "time", "pid", "msg", "cause"])
 const isSecretField = (key: string, value: unknown): boolean =>
   value !== undefined && secretFieldNames.has(key.toLowerCase())
 
-const isPlainObject = (value: object): value is Record<string, unknown> => {
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
+const hasToJson = (value: object): value is { toJSON: () => unknown } =>
+  typeof (value as { readonly toJSON?: unknown }).toJSON === "function"
 
 /**
  * `value` with every secret field down to `secretFieldDepth` levels below the line's top level as `<redacted>`,
@@ -106,7 +104,10 @@ const redactNested = (value: unknown, depth: number): unknown => {
   if (Redacted.isRedacted(value)) return String(value)
   if (depth > secretFieldDepth || typeof value !== "object" || value === null) return value
   if (Array.isArray(value)) return value.map((item) => redactNested(item, depth + 1))
-  if (!isPlainObject(value)) return value
+  // What the line will show of it: its toJSON (a Date, a Data class) or, as JSON.stringify takes any other
+  // instance, its own enumerable fields, which are redacted like a plain object's.
+  const shown = hasToJson(value) ? value.toJSON() : value
+  if (shown !== value) return redactNested(shown, depth)
   const copy: Record<string, unknown> = {}
   for (const [key, nested] of Object.entries(value)) {
     copy[key] = isSecretField(key, nested) ? censor : redactNested(nested, depth + 1)

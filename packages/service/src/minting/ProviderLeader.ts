@@ -48,7 +48,7 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
     guard: LeadershipGuard,
     term: number,
     retire: Deferred.Deferred<void>,
-    read?: Snapshot
+    read: Snapshot | undefined
   ) => Effect.Effect<void, never, Scope.Scope>
 }>()("@tokenbus/service/ProviderLeader") {
   static readonly layer: Layer.Layer<ProviderLeader, never, NatsConnection | ReplicaContext | TokenStore | MintCycle> =
@@ -79,12 +79,22 @@ const takeoverConcurrency = 32
 const slowTakeoverMillis = 10_000
 const slowFirstMintMillis = 60_000
 
+/**
+ * How old the state read while waiting for the previous leader may be when the takeover's turn comes: older,
+ * it is read again, so that what a bucket made again meanwhile lost is rebuilt from this replica's cache as
+ * a fresh read would, not written back from the old read.
+ */
+const freshReadMillis = 2_000
+
 interface Leadership {
   readonly configured: ConfiguredProvider
   readonly guard: LeadershipGuard
   readonly term: number
   readonly retire: Deferred.Deferred<void>
-  /** The state as read just before (Assignment.ts): the fence's compare-and-set tells if it changed since. */
+  /**
+   * The state as read while waiting for the previous leader (Assignment.ts): the fence's compare-and-set tells
+   * if it changed since. Read again when the takeover waited long for its turn (`freshReadMillis`).
+   */
   readonly read: Snapshot | undefined
   readonly takeovers: FifoLimit
 }
@@ -147,8 +157,10 @@ const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: s
     const held = cache.get(id)
     // KV lost the state (the tokens bucket was deleted and created again) but this replica holds the token:
     // adopt it, assuming the worst of what else was lost, rather than mint (see LostState.ts in core).
-    const rebuild = (stored: ProviderState): ProviderState =>
-      stored.token !== undefined || held === undefined ? stored : {
+    let rebuilt = false
+    const rebuild = (stored: ProviderState): ProviderState => {
+      rebuilt = stored.token === undefined && held !== undefined
+      return !rebuilt || held === undefined ? stored : {
         ...stored,
         ...rebuildLostState({
           token: held,
@@ -158,6 +170,7 @@ const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: s
           fence: { holder: replicaId, term }
         })
       }
+    }
     yield* phase("fencing it")
     const fenced = yield* state.write((s) => rebuild(s.state)).pipe(
       retryWhileKvUnavailable("fencing the provider"),
@@ -177,7 +190,7 @@ const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: s
     metrics.leading(id, term)
     yield* Effect.addFinalizer(() => Effect.sync(() => metrics.notLeading(id)))
     const { state: stored, token } = fenced.success
-    if (initial.value.token === undefined && held !== undefined && token?.version === held.version) {
+    if (rebuilt && held !== undefined && token?.version === held.version) {
       yield* Effect.logWarning(stateLostMessage).pipe(
         Effect.annotateLogs({ version: held.version, windowMillis: configured.rateLimit.windowMillis })
       )
@@ -206,11 +219,21 @@ const lead = (leadership: Leadership) =>
     const { configured, retire, takeovers } = leadership
     // A takeover that waited its turn while the provider moved away again is not made: it would race the
     // member the provider went to (and may call the upstream for a token that member then mints again).
-    let phase = "waiting for a takeover slot"
+    // Timed from its turn, not from joining the line: at a start thousands wait, and one line each would cost
+    // what the takeovers do.
+    let phase = "reading its state"
     const enter = (name: string) => Effect.sync(() => void (phase = name))
+    const queuedAt = yield* Clock.currentTimeMillis
+    const takeOverNow = Effect.gen(function*() {
+      const waited = (yield* Clock.currentTimeMillis) - queuedAt
+      const read = waited < freshReadMillis ? leadership.read : undefined
+      return yield* takeOver({ ...leadership, read }, enter).pipe(
+        warnIfSlow(slowTakeoverMillis, "taking the provider over is slow", () => phase)
+      )
+    })
     const taken = yield* takeovers.withPermit(
-      Effect.flatMap(Deferred.isDone(retire), (moved) => (moved ? Effect.succeed(undefined) : takeOver(leadership, enter)))
-    ).pipe(warnIfSlow(slowTakeoverMillis, "taking the provider over is slow", () => phase))
+      Effect.flatMap(Deferred.isDone(retire), (moved) => (moved ? Effect.succeed(undefined) : takeOverNow))
+    )
     if (taken === undefined) return
     const { serve, state } = taken
     const scope = yield* Effect.scope

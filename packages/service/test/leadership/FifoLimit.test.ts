@@ -2,7 +2,8 @@
 // never more than its permits at a time, turns in arrival order, and no
 // permit lost when a waiter or a holder is interrupted, even as its turn
 // comes. Thousands of waiters and the same number of releases stay well
-// within a test's time (Effect's Semaphore scans every waiter per release).
+// within a test's time (Effect's Semaphore scans every waiter per release),
+// and a line of them whose work ends at once does not hang.
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import { makeFifoLimit } from "../../src/leadership/internal/FifoLimit.ts"
@@ -58,16 +59,38 @@ describe("FifoLimit", () => {
     Effect.gen(function*() {
       const limit = yield* makeFifoLimit(1)
       const hold = Deferred.makeUnsafe<void>()
+      const ran: Array<string> = []
       const holder = yield* Effect.forkChild(limit.withPermit(Deferred.await(hold)))
       yield* settle
-      const waiter = yield* Effect.forkChild(limit.withPermit(Effect.void))
-      const next = yield* Effect.forkChild(limit.withPermit(Effect.succeed("next")))
+      const waiter = yield* Effect.forkChild(limit.withPermit(Effect.sync(() => ran.push("waiter"))))
+      const next = yield* Effect.forkChild(limit.withPermit(Effect.sync(() => ran.push("next"))))
       yield* settle
-      // The same step: the holder's release grants the waiter its turn, and the waiter is interrupted.
-      yield* Effect.all([Deferred.succeed(hold, undefined), Fiber.interrupt(waiter)], { concurrency: "unbounded" })
+      // The holder's release grants the waiter its turn; the waiter is interrupted before it runs.
+      yield* Deferred.succeed(hold, undefined)
+      yield* Fiber.interrupt(waiter)
       yield* Fiber.join(holder)
-      assert.strictEqual(yield* Fiber.join(next), "next")
+      yield* Fiber.join(next)
+      assert.deepStrictEqual(ran, ["next"])
       assert.strictEqual(yield* limit.withPermit(Effect.succeed("free")), "free")
+    }))
+
+  it.effect("a long line of waiters whose work ends at once does not nest one release in another", () =>
+    Effect.gen(function*() {
+      const limit = yield* makeFifoLimit(1)
+      const hold = Deferred.makeUnsafe<void>()
+      const holder = yield* Effect.forkChild(limit.withPermit(Deferred.await(hold)))
+      yield* settle
+      let done = 0
+      const line = yield* Effect.forkChild(Effect.forEach(
+        Array.from({ length: 20_000 }, (_, index) => index),
+        () => limit.withPermit(Effect.sync(() => done++)),
+        { concurrency: "unbounded", discard: true }
+      ))
+      yield* settle
+      yield* Deferred.succeed(hold, undefined)
+      yield* Fiber.join(holder)
+      yield* Fiber.join(line)
+      assert.strictEqual(done, 20_000)
     }))
 
   it.effect("ten thousand waiters through 32 permits", () =>

@@ -1,7 +1,8 @@
 // The second wall: a field whose name says it holds a secret is written as
 // `<redacted>` even when its value is a plain string (a secret that escaped
-// `Redacted`), at the top of a line, nested, in arrays, and inside an object
-// logged as part of the message; fields that hold no secret are left alone.
+// `Redacted`), at the top of a line, nested, in arrays, in class instances
+// and what a toJSON gives, and inside an object logged as part of the
+// message; fields that hold no secret are left alone.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, References } from "effect"
 import * as PinoLogger from "../../src/logging/PinoLogger.ts"
@@ -89,5 +90,28 @@ describe("PinoLogger redaction of secret fields", () => {
         Effect.logInfo("minted").pipe(Effect.annotateLogs({ tokenType: "Bearer", tokens: 5, secretRef: "P44_SECRET" }))
       )
       expect(entries[0]).toMatchObject({ tokenType: "Bearer", tokens: 5, secretRef: "P44_SECRET" })
+    }))
+
+  it.effect("a secret field of a class instance or of what a toJSON gives is <redacted>; a Date still prints", () =>
+    Effect.gen(function*() {
+      class Grant {
+        readonly kind: string
+        readonly refresh_token: string
+        constructor(kind: string, refreshToken: string) {
+          this.kind = kind
+          this.refresh_token = refreshToken
+        }
+      }
+      const wrapped = { toJSON: () => ({ access_token: SECRET, scope: "read" }) }
+      const at = new Date(0)
+      const { entries, text } = yield* logged(
+        Effect.logInfo("grant").pipe(Effect.annotateLogs({ grant: new Grant("refresh", SECRET), wrapped, at }))
+      )
+      expect(text).not.toContain(SECRET)
+      expect(entries[0]).toMatchObject({
+        grant: { kind: "refresh", refresh_token: "<redacted>" },
+        wrapped: { access_token: "<redacted>", scope: "read" },
+        at: at.toISOString()
+      })
     }))
 })
