@@ -82,7 +82,8 @@ describe("metrics, probes and discovery of a cluster of three replicas", () => {
   it("a mint after a 401 moves the leader's counters; the same report again is deduplicated", async () => {
     const cluster = shared.cluster
     const first = await cluster.firstToken()
-    const leader = minter(cluster)
+    // The leader that stays, not the replica that minted first: the provider moves as replicas join.
+    const leader = (await cluster.settledLeader()).replica
     const before = await scrape(leader)
     const reportsBefore = await clusterTotal(cluster, "tokenbus_unauthorized_reports_total", provider)
     const dedupBefore = await clusterTotal(cluster, "tokenbus_unauthorized_deduplicated_total", provider)
