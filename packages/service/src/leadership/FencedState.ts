@@ -14,7 +14,7 @@
  */
 import { checkFence, type Fence, type ProviderState, TokenUnavailable } from "@tokenbus/core"
 import type { KvError } from "@tokenbus/nats"
-import { Data, Deferred, Effect, Ref, Semaphore } from "effect"
+import { Data, Deferred, Effect, Exit, Ref, Semaphore } from "effect"
 import type { LeadershipGuard, LeadershipLost } from "./LeaderLock.ts"
 import type { Snapshot, TokenStore } from "../store/TokenStore.ts"
 
@@ -25,6 +25,8 @@ export type WriteError = Deposed | KvError | LeadershipLost | TokenUnavailable
 
 export interface FencedState {
   readonly snapshot: Effect.Effect<Snapshot>
+  /** Completes once the state held is no longer `seen` (a snapshot taken before): what a waiter plans from moved. */
+  readonly changed: (seen: Snapshot) => Effect.Effect<void>
   /** Writes the state `next` computes from the latest snapshot; returns what was written. */
   readonly write: (next: (snapshot: Snapshot) => ProviderState) => Effect.Effect<Snapshot, WriteError>
   /** Reads KV again and keeps whichever is newer; deposes this leader if a newer fence is there. */
@@ -51,6 +53,22 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
   const current = yield* Ref.make(options.initial)
   const deposedSignal = yield* Deferred.make<void>()
   const writing = yield* Semaphore.make(1)
+  // Completed and replaced whenever the state held changes, so a waiter costs nothing until then.
+  let moved = Deferred.makeUnsafe<void>()
+
+  /** Sets the state held to what `next` makes of it, and wakes the waiters of `changed` if it changed. */
+  const hold = (next: (held: Snapshot) => Snapshot) =>
+    Effect.flatMap(Ref.modify(current, (held) => {
+      const updated = next(held)
+      return [updated !== held, updated] as const
+    }), (changed) =>
+      changed
+        ? Effect.sync(() => {
+          const waiting = moved
+          moved = Deferred.makeUnsafe<void>()
+          Deferred.doneUnsafe(waiting, Exit.void)
+        })
+        : Effect.void)
 
   const depose = (newer: Fence | undefined) =>
     Effect.gen(function*() {
@@ -64,13 +82,13 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
   const adopt = (latest: Snapshot) =>
     checkFence(latest.state, fence) === "deposed"
       ? depose(latest.state.fence)
-      : Ref.update(current, (held) => ((latest.revision ?? 0) > (held.revision ?? 0) ? latest : held))
+      : hold((held) => ((latest.revision ?? 0) > (held.revision ?? 0) ? latest : held))
 
   /** After a conflict: a later revision is adopted; one at or below ours is written over with what we hold. */
   const afterConflict = (latest: Snapshot) =>
     checkFence(latest.state, fence) === "deposed"
       ? depose(latest.state.fence)
-      : Ref.update(current, (held) =>
+      : hold((held) =>
         (latest.revision ?? 0) > (held.revision ?? 0) ? latest : { ...held, revision: latest.revision })
 
   const write = (next: (snapshot: Snapshot) => ProviderState, written: Fence = fence) =>
@@ -84,7 +102,7 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
           Effect.result
         )
         if (outcome._tag === "Success") {
-          yield* Ref.set(current, outcome.success)
+          yield* hold(() => outcome.success)
           return outcome.success
         }
         if (outcome.failure._tag === "KvError") return yield* outcome.failure
@@ -95,6 +113,7 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
 
   return {
     snapshot: Ref.get(current),
+    changed: (seen) => Effect.suspend(() => (Ref.getUnsafe(current) === seen ? Deferred.await(moved) : Effect.void)),
     write,
     reload: store.read(provider).pipe(Effect.flatMap(adopt)),
     deposed: Deferred.await(deposedSignal),

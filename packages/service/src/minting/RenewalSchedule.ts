@@ -10,8 +10,12 @@ import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { FencedState } from "../leadership/FencedState.ts"
 import type { Serve } from "./SingleFlight.ts"
 
-/** How often the renewal loop looks at the clock and the held token. */
-const renewalTickMillis = 1_000
+/**
+ * The longest the renewal loop sleeps before it looks at the wall clock again (its plan is in wall-clock
+ * time, its sleep is not). Otherwise it sleeps until the renewal is due or the state changes: a leader of
+ * thousands of providers must not wake for each of them every second.
+ */
+const renewalRecheckMillis = 60_000
 
 /** After the n-th failed renewal in a row: 2 s, 4 s, 8 s... up to 5 minutes. */
 const retryDelayMillis = (failures: number): number => Math.min(300_000, 1_000 * 2 ** failures)
@@ -24,7 +28,8 @@ export const renewOnSchedule = (state: FencedState, serve: Serve, lifecycle: Lif
   Effect.gen(function*() {
     let planned: { readonly version: number; readonly dueAt: number | undefined; readonly failures: number } | undefined
     while (true) {
-      const { token } = yield* state.snapshot
+      const seen = yield* state.snapshot
+      const { token } = seen
       if (token !== undefined && planned?.version !== token.version) {
         planned = { version: token.version, dueAt: renewalDueAt(lifecycle, token, yield* Random.next), failures: 0 }
       }
@@ -39,8 +44,9 @@ export const renewOnSchedule = (state: FencedState, serve: Serve, lifecycle: Lif
           planned = { ...planned, failures, dueAt: now + retryDelayMillis(failures) }
         }
       }
-      const wait = planned?.dueAt === undefined ? renewalTickMillis : planned.dueAt - now
-      yield* Effect.sleep(Math.max(100, Math.min(renewalTickMillis, wait)))
+      const wait = planned?.dueAt === undefined ? renewalRecheckMillis : planned.dueAt - now
+      // A token committed meanwhile (a 401's mint, an operator's) is planned at once: it may be due sooner.
+      yield* Effect.raceFirst(Effect.sleep(Math.max(100, Math.min(renewalRecheckMillis, wait))), state.changed(seen))
     }
   })
 
