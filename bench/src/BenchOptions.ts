@@ -45,6 +45,8 @@ export interface BenchOptions {
    * then run from src/bin.ts, not from the minified bundle, so that profiles name functions.
    */
   readonly profile: boolean
+  /** Write every replica's whole log of scenario 7 to <outDir>/logs, also when the row passed: to read its churn. */
+  readonly scaleLogs: boolean
   readonly outDir: string
 }
 
@@ -71,6 +73,7 @@ const full: BenchOptions = {
   scaleIdleMillis: 20_000,
   only: new Set([1, 2, 3, 4, 5, 6, 7]),
   profile: false,
+  scaleLogs: false,
   outDir: "bench-results"
 }
 
@@ -93,7 +96,7 @@ const quick: BenchOptions = {
 }
 
 export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N] [--round-ms N] [--only 1,3] [--providers 1,100]
-                  [--scale-idle-ms N] [--profile] [--out DIR]
+                  [--scale-idle-ms N] [--scale-logs] [--profile] [--out DIR]
   --quick            shorter rounds and fewer repetitions, scenario 7 at 1 and 100 providers only (a few minutes)
   --concurrency N    concurrent requesters in scenario 1 (default 64)
   --rounds N         measured rounds per configuration in scenario 1 (default 5)
@@ -101,6 +104,7 @@ export const usage = `usage: pnpm bench [--quick] [--concurrency N] [--rounds N]
   --only 1,3         run only these scenarios (6 brings 1 along: it reuses 1's load; 7 is the provider scale)
   --providers 1,100  scenario 7's provider counts (default 1,100,1000,10000; start with 1: rows compare with it)
   --scale-idle-ms N  scenario 7's idle window per provider count (default 20000)
+  --scale-logs       write every replica's whole log of scenario 7 to <out>/logs/scale-N (a failed row always does)
   --profile          run replicas and echo responders under node --cpu-prof (profiles in <out>/profiles),
                      replicas from src/bin.ts rather than the bundle; in scenario 7 also a heap snapshot of the
                      busiest replica (bin/heap-top.ts reads it) and each phase's profile window
@@ -138,6 +142,9 @@ export const parseBenchOptions = (args: ReadonlyArray<string>): BenchOptions => 
         break
       case "--profile":
         options = { ...options, profile: true }
+        break
+      case "--scale-logs":
+        options = { ...options, scaleLogs: true }
         break
       case "--concurrency":
         options = { ...options, concurrency: positiveInt(arg, next()) }

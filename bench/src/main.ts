@@ -142,7 +142,8 @@ const runScale = (options: BenchOptions) =>
       counts: options.scaleCounts,
       replicas: options.scaleReplicas,
       idleMillis: options.scaleIdleMillis,
-      ...(options.profile ? { profileDir: resolve(options.outDir, "profiles") } : {})
+      ...(options.profile ? { profileDir: resolve(options.outDir, "profiles") } : {}),
+      ...(options.scaleLogs ? { logsDir: resolve(options.outDir, "logs") } : {})
     }))
 
 interface Results extends Partial<Effect.Success<ReturnType<typeof runScenarios>>> {

@@ -21,6 +21,8 @@ describe("parseBenchOptions", () => {
     expect([...options.only]).toEqual([7])
     expect(options.scaleCounts).toEqual([1, 100, 1000])
     expect(options.scaleIdleMillis).toBe(5000)
+    expect(options.scaleLogs).toBe(false)
+    expect(parseBenchOptions(["--scale-logs"]).scaleLogs).toBe(true)
   })
 
   it("refuses counts that are not positive integers, and scenario numbers past 7", () => {

@@ -45,6 +45,8 @@ export interface ScaleRunOptions {
   readonly idleMillis: number
   /** Profile the replicas into this directory (see above). */
   readonly profileDir?: string
+  /** Write every replica's whole log here when the row ends, passed or failed. */
+  readonly logsDir?: string
 }
 
 /** A phase of the row in CLOCK_MONOTONIC microseconds, the clock of V8 CPU profiles. */
@@ -240,6 +242,10 @@ const historyOf = (replicas: ReadonlyArray<ReplicaProcess>, providers: ReadonlyA
     `${shown.length}: ${lines.join(" | ")}`
 }
 
+const writeLogs = async (replicas: ReadonlyArray<ReplicaProcess>, dir: string) => {
+  for (const replica of replicas) await writeFile(join(dir, `${replica.name}.log`), replica.dump())
+}
+
 export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult> => {
   const { providers } = options
   const deadlines = ticks(providers)
@@ -287,14 +293,16 @@ export const runScale = async (options: ScaleRunOptions): Promise<ScaleRunResult
     // Profiled replicas write their CPU profile on a graceful stop only.
     if (profiles !== undefined) await Promise.all(replicas.map((replica) => replica.stop("SIGTERM", 60_000)))
     const upstreamRequests = upstream.sim.counters().tokenRequests
+    if (options.logsDir !== undefined) {
+      await writeLogs(replicas, options.logsDir)
+      progress(`${providers} providers: the replicas' logs are in ${options.logsDir}`)
+    }
     return { providers, readyMillis, firstTokensMillis, idle, failover: failed, upstreamRequests, ...(profiles === undefined ? {} : { profiles }) }
   } catch (error) {
     // The whole logs go to files, their tails to stderr; the error stays short enough for the table's notes.
-    const dir = await mkdtemp(join(tmpdir(), `tokenbus-scale-${providers}-`))
-    for (const replica of replicas) {
-      await writeFile(join(dir, `${replica.name}.log`), replica.dump())
-      progress(replica.dump().split("\n").slice(-10).join("\n"))
-    }
+    const dir = options.logsDir ?? (await mkdtemp(join(tmpdir(), `tokenbus-scale-${providers}-`)))
+    await writeLogs(replicas, dir)
+    for (const replica of replicas) progress(replica.dump().split("\n").slice(-10).join("\n"))
     progress(`${providers} providers: the replicas' logs are in ${dir}`)
     throw error
   } finally {

@@ -22,6 +22,8 @@ export interface ProviderScaleOptions {
   readonly idleMillis: number
   /** Profile each count's replicas into a directory of its own under this one (ScaleRun.ts). */
   readonly profileDir?: string
+  /** Write each count's replica logs into a directory of its own under this one. */
+  readonly logsDir?: string
 }
 
 export interface ProviderScaleResult {
@@ -158,11 +160,14 @@ export const runProviderScale = async (options: ProviderScaleOptions): Promise<P
     try {
       const profileDir = options.profileDir === undefined ? undefined : join(options.profileDir, `scale-${providers}`)
       if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+      const logsDir = options.logsDir === undefined ? undefined : join(options.logsDir, `scale-${providers}`)
+      if (logsDir !== undefined) await mkdir(logsDir, { recursive: true })
       const run = await runScale({
         providers,
         replicas: options.replicas,
         idleMillis: options.idleMillis,
-        ...(profileDir === undefined ? {} : { profileDir })
+        ...(profileDir === undefined ? {} : { profileDir }),
+        ...(logsDir === undefined ? {} : { logsDir })
       })
       if (run.profiles !== undefined) progress(`scale: ${providers} providers profiled: ${describeProfiles(run.profiles)}`)
       runs.push(run)
