@@ -25,7 +25,7 @@ export type WriteError = Deposed | KvError | LeadershipLost | TokenUnavailable
 
 export interface FencedState {
   readonly snapshot: Effect.Effect<Snapshot>
-  /** Completes once the state held is no longer `seen` (a snapshot taken before): what a waiter plans from moved. */
+  /** Completes once `snapshot` would give something other than `seen`, a value it gave: a plan made from it is stale. */
   readonly changed: (seen: Snapshot) => Effect.Effect<void>
   /** Writes the state `next` computes from the latest snapshot; returns what was written. */
   readonly write: (next: (snapshot: Snapshot) => ProviderState) => Effect.Effect<Snapshot, WriteError>
@@ -56,19 +56,22 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
   // Completed and replaced whenever the state held changes, so a waiter costs nothing until then.
   let moved = Deferred.makeUnsafe<void>()
 
-  /** Sets the state held to what `next` makes of it, and wakes the waiters of `changed` if it changed. */
+  /**
+   * Sets the state held to what `next` makes of it, and wakes the waiters of `changed` if it differs. Not
+   * interruptible between the two: a change nobody is woken for would leave a renewal planned from the old one.
+   */
   const hold = (next: (held: Snapshot) => Snapshot) =>
-    Effect.flatMap(Ref.modify(current, (held) => {
+    Effect.uninterruptible(Effect.flatMap(Ref.modify(current, (held) => {
       const updated = next(held)
       return [updated !== held, updated] as const
-    }), (changed) =>
-      changed
+    }), (differs) =>
+      differs
         ? Effect.sync(() => {
           const waiting = moved
           moved = Deferred.makeUnsafe<void>()
           Deferred.doneUnsafe(waiting, Exit.void)
         })
-        : Effect.void)
+        : Effect.void))
 
   const depose = (newer: Fence | undefined) =>
     Effect.gen(function*() {

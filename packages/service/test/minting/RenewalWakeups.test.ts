@@ -3,7 +3,7 @@
 // at the wall clock at most once a minute), not once a second, which cost a
 // leader of thousands of providers thousands of wake-ups a second at idle;
 // and a token committed meanwhile is planned at once, even when it is due
-// before the one planned.
+// before the loop would look at the clock again.
 import { assert, describe, it } from "@effect/vitest"
 import { type Lifecycle, type MintRequest } from "@tokenbus/core"
 import { makeMemoryKvStore } from "@tokenbus/nats/testing"
@@ -63,13 +63,14 @@ describe("renewOnSchedule's wake-ups", () => {
       yield* Fiber.interrupt(loop)
     }))
 
-  it.effect("plans a token committed meanwhile at once, though it is due before the one planned", () =>
+  it.effect("plans a token committed meanwhile at once, though it is due before the loop would look again", () =>
     Effect.gen(function*() {
       const { asked, loop, state } = yield* leader
-      yield* TestClock.adjust(10 * minute)
-      // Another path (a 401's mint) commits a token for ten minutes: due at 15 minutes, not at the hour.
-      yield* state.write(() => ({ token: token(10 * minute, 10 * minute) }))
-      yield* TestClock.adjust(5 * minute - 1_000)
+      const committedAt = 10 * minute + 5_000
+      yield* TestClock.adjust(committedAt)
+      // Another path (a 401's mint) commits a token for 20 s: due 10 s later, well before the next minute's look.
+      yield* state.write(() => ({ token: token(committedAt, 20_000) }))
+      yield* TestClock.adjust(9_000)
       assert.deepStrictEqual(asked, [])
       yield* TestClock.adjust(2_000)
       assert.strictEqual(asked.length, 1)
