@@ -46,7 +46,10 @@ const presentedRefreshToken = (body: Buffer): string | undefined => {
 
 export const startRecordingProxy = async (options: RecordingProxyOptions): Promise<RecordingProxy> => {
   const target = new URL(options.target)
-  const agent = new Agent({ keepAlive: true })
+  // A connection per call: a kept-alive socket the simulator closes as idle just when a call reuses it fails
+  // that call before it reaches the simulator, and the 502 this proxy then answers made the replica present
+  // the same refresh token again, which the replay check took for a replay the upstream never saw.
+  const agent = new Agent({ keepAlive: false })
 
   const route = (url: string) => {
     if (options.providerFromPath !== true) return { provider: options.provider, path: url }
