@@ -161,6 +161,23 @@ describe("chaos checker", () => {
     ])
   })
 
+  it("excuses a gap by the last of the outages it overlaps, not the first", () => {
+    // CI's fixed seed: a bucket deleted and recreated, a NATS node killed right after; the leases' stream had
+    // no leader until well after the node's return, and the gap was judged against the bucket fault alone.
+    const killedAt = start + 2000
+    const events = [...healthyEvents(), { type: "signal", at: killedAt, replica: "r1", signal: "SIGKILL" },
+      { type: "log", at: killedAt + 8000, replica: "r2", msg: "became leader", provider: P44, term: 3 },
+      { type: "log", at: killedAt + 100, replica: "r2", msg: "became leader", provider: CRM, term: 4 }] as Array<
+        ChaosEvent
+      >
+    const bucket: ChaosEvent = { type: "fault", at: killedAt - 4000, end: killedAt - 2000, kind: "bucket",
+      target: "leases", detail: "deleted" }
+    const node: ChaosEvent = { type: "fault", at: killedAt - 1000, end: killedAt + 1000, kind: "kill-nats",
+      target: "n3", detail: "killed" }
+    expect(violated(inputOf([...events, bucket]))).toEqual(["no provider without a leader longer than the lease TTL + 1 s"])
+    expect(violated(inputOf([...events, bucket, node]))).toEqual([])
+  })
+
   it("flags buckets below the wanted replication and leaked secrets", () => {
     const input = inputOf(healthyEvents(), {
       bucketReplicas: [{ when: "end", tokens: 1, leases: 3 }],

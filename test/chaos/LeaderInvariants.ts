@@ -24,6 +24,17 @@ const outages = (input: CheckInput): Array<Span> =>
   input.history.of("fault").filter((fault) => OUTAGE_KINDS.has(fault.kind)).map((f) => ({ from: f.at, to: f.end }))
 
 /**
+ * The outage a gap is judged against: of those it overlaps, the one that ends last. Leases lapse while the KV
+ * streams elect new leaders, which goes on after the node is back, so a gap that starts in that recovery is
+ * the outage's too; and faults come back to back (a bucket recreated, then a node killed), so the first one
+ * the gap touches may not be the one it waits out.
+ */
+const lastOutageOf = (gap: Span, kvOutages: ReadonlyArray<Span>): Span | undefined =>
+  kvOutages
+    .filter((o) => gap.from <= o.to + KV_RECOVERY_MILLIS && o.from <= gap.to)
+    .reduce<Span | undefined>((last, o) => (last === undefined || o.to > last.to ? o : last), undefined)
+
+/**
  * `providers`' leaderless spans checked against `ttlMillis` + 1 s (stretched by an outage they overlap),
  * from each provider's first leader on, or from `since` (the cluster up: every provider led and holding a
  * token) if given.
@@ -46,9 +57,7 @@ export const leaderGaps = (
       const length = gap.to - gap.from
       if (worst === undefined || length > worst.gap.to - worst.gap.from) worst = { provider, gap }
       if (length <= bound) continue
-      // Leases lapse while the KV streams elect new leaders, which goes on after the node is back: a gap that
-      // starts in that recovery is the outage's too.
-      const outage = kvOutages.find((o) => gap.from <= o.to + KV_RECOVERY_MILLIS && o.from <= gap.to)
+      const outage = lastOutageOf(gap, kvOutages)
       if (outage !== undefined && gap.to <= outage.to + KV_RECOVERY_MILLIS + bound) {
         excused++
         continue
