@@ -20,6 +20,7 @@ import { MintCycle } from "../minting/MintCycle.ts"
 import { ProviderLeader } from "../minting/ProviderLeader.ts"
 import * as Observe from "../observe/Observe.ts"
 import * as Probes from "../observe/Probes.ts"
+import { timeSliced } from "../runtime/TimeSlicedScheduler.ts"
 import { TokenStore } from "../store/TokenStore.ts"
 import { AskLeader } from "./AskLeader.ts"
 import { followReloads } from "./followReloads.ts"
@@ -70,7 +71,9 @@ export const parts = (config: ServiceConfig, replicaId?: string) => {
  * the providers of each configuration `reloads` brings.
  */
 export const layer = (config: ServiceConfig, replicaId?: string, reloads: Stream.Stream<ServiceConfig> = Stream.empty) =>
-  Layer.effectDiscard(annotateReplica(Effect.andThen(joinAndLead, followReloads(reloads)))).pipe(
+  Layer.effectDiscard(
+    timeSliced(annotateReplica(Effect.andThen(joinAndLead, followReloads(reloads))))
+  ).pipe(
     Layer.provide(Observe.layer),
     Layer.provide(parts(config, replicaId))
   )

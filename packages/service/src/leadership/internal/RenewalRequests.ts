@@ -6,7 +6,7 @@
  * of the bucket's generation.
  */
 import type { Lease } from "@tokenbus/core"
-import { Deferred, Effect, Queue, Ref } from "effect"
+import { Deferred, Effect, Queue } from "effect"
 import { monotonicMillis } from "./monotonicMillis.ts"
 
 export interface RenewalRequests {
@@ -26,26 +26,32 @@ interface RenewalRequest {
 
 export const makeRenewalRequests = (termAt: (revision: number) => Effect.Effect<number>) =>
   Effect.gen(function*() {
-    const waiting = yield* Ref.make<ReadonlyArray<RenewalRequest>>([])
+    // Appended in the order asked, so the ones a renewal answers are a prefix; a start asks thousands at once.
+    let waiting: Array<RenewalRequest> = []
     const wake = yield* Queue.sliding<void>(1)
     const freshTerm = Effect.gen(function*() {
       const request = { askedAt: yield* monotonicMillis, term: yield* Deferred.make<number>() }
-      yield* Ref.update(waiting, (requests) => [...requests, request])
+      yield* Effect.sync(() => waiting.push(request))
       yield* Queue.offer(wake, undefined)
-      return yield* Deferred.await(request.term)
+      const term = yield* Deferred.await(request.term)
+      // Completing a Deferred runs its waiters on the spot: each goes on in the scheduler's queue instead, so
+      // a renewal answering thousands is not held up, nor the event loop, by all they do next.
+      yield* Effect.yieldNow
+      return term
     })
     const answer = (lease: Lease) =>
       Effect.gen(function*() {
-        const due = (yield* Ref.get(waiting)).filter((request) => request.askedAt <= lease.sentAt)
+        const answered = waiting.findIndex((request) => request.askedAt > lease.sentAt)
+        const due = waiting.slice(0, answered < 0 ? waiting.length : answered)
         if (due.length === 0) return
-        yield* Ref.update(waiting, (requests) => requests.filter((request) => request.askedAt > lease.sentAt))
+        waiting = waiting.slice(due.length)
         const term = yield* termAt(lease.revision)
         for (const request of due) yield* Deferred.succeed(request.term, term)
       })
     return {
       freshTerm,
       asked: Queue.take(wake),
-      pending: Effect.map(Ref.get(waiting), (requests) => requests.length > 0),
+      pending: Effect.sync(() => waiting.length > 0),
       answer
     } satisfies RenewalRequests
   })
