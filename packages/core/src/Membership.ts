@@ -14,6 +14,14 @@
  * before the moment the renewal was seen here. And a watch that stops (its
  * connection, a bucket made again) expires nobody: it delivers nothing, so
  * nobody looks older than anybody else.
+ *
+ * What a watch delivers together (its first replay of each member's last
+ * renewal, or a backlog) is dated by the server's timestamps: each renewal
+ * as much before now as it was written before the newest of them. A replica
+ * that starts watching just after a member died would otherwise see that
+ * member's last renewal as new, and wait a whole TTL more to count it gone.
+ * The newest is seen now, so the rule above still holds for it, and the
+ * others are older by what the server measured between the writes.
  */
 
 /** The prefix of member keys in the leases bucket: `members.<replicaId>`. */
@@ -43,6 +51,28 @@ export const memberLeft = (view: MemberView, member: string): MemberView => {
   if (!view.has(member)) return view
   const next = new Map(view)
   next.delete(member)
+  return next
+}
+
+/** A member key's change, as a watch delivers it. */
+export interface MemberChange {
+  readonly member: string
+  readonly operation: "PUT" | "DEL" | "PURGE"
+  readonly instance: string
+  /** When the server stored it, on the server's clock. */
+  readonly writtenAt: number
+}
+
+/** Applies changes a watch delivered together, at monotonic `now`: each renewal dated by the server's clock. */
+export const membersChanged = (view: MemberView, changes: ReadonlyArray<MemberChange>, now: number): MemberView => {
+  let newest = -Infinity
+  for (const change of changes) newest = Math.max(newest, change.writtenAt)
+  let next = view
+  for (const change of changes) {
+    next = change.operation === "PUT"
+      ? memberSeen(next, change.member, change.instance, now - Math.max(0, newest - change.writtenAt))
+      : memberLeft(next, change.member)
+  }
   return next
 }
 

@@ -12,6 +12,7 @@ import {
   memberNames,
   memberOfKey,
   memberSeen,
+  membersChanged,
   sameMembers
 } from "../src/Membership.ts"
 
@@ -45,6 +46,21 @@ describe("the member view", () => {
     assert.strictEqual(expireMembers(view, ttl), view)
     // The watch delivers again: b renewed meanwhile and stays; a, silent all along, goes.
     assert.deepStrictEqual(memberNames(expireMembers(memberSeen(view, "b", "i-b", 10_000), ttl)), ["b"])
+  })
+
+  it("dates changes delivered together by the server's clock, relative to the newest of them", () => {
+    // A replay at monotonic 50,000: a's last renewal written 1.2 s before b's, c deleted.
+    const replay = [
+      { member: "a", operation: "PUT" as const, instance: "i-a", writtenAt: 7_000 },
+      { member: "c", operation: "DEL" as const, instance: "", writtenAt: 7_100 },
+      { member: "b", operation: "PUT" as const, instance: "i-b", writtenAt: 8_200 }
+    ]
+    const view = membersChanged(memberSeen(emptyMemberView, "c", "i-c", 49_000), replay, 50_000)
+    assert.deepStrictEqual([...view], [["a", { instance: "i-a", seenAt: 48_800 }], ["b", { instance: "i-b", seenAt: 50_000 }]])
+    // a is gone once a renewal is seen a lease after its write, 300 ms after the replay here.
+    assert.deepStrictEqual(memberNames(expireMembers(memberSeen(view, "b", "i-b", 50_300), ttl)), ["b"])
+    // One change alone is seen now, as before.
+    assert.deepStrictEqual(membersChanged(emptyMemberView, replay.slice(0, 1), 60_000).get("a")?.seenAt, 60_000)
   })
 
   it("compares member lists as sets in sorted order", () => {

@@ -24,6 +24,10 @@ export interface KvChange {
 /** A change with the value written: empty for a deletion. */
 export interface KvEntryChange extends KvChange {
   readonly value: string
+  /** When the server stored it (epoch milliseconds, the clock of the stream's leader). */
+  readonly writtenAt: number
+  /** How many more changes the watch has to deliver after this one (its replay, or a backlog); 0 when caught up. */
+  readonly pending: number
 }
 
 export interface KvBucket {
@@ -103,7 +107,9 @@ export const makeKvBucket = (name: string, kv: KV): KvBucket => {
           key: entry.key,
           revision: entry.revision,
           operation: entry.operation,
-          value: entry.operation === "PUT" ? entry.string() : ""
+          value: entry.operation === "PUT" ? entry.string() : "",
+          writtenAt: entry.created.getTime(),
+          pending: entry.delta ?? 0
         }))
       )
   }

@@ -101,7 +101,7 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
     const write = (key: string, operation: Entry["operation"], value: string, now: number): number => {
       const revision = ++lastRevision
       entries.set(key, { revision, operation, value, writtenAt: now })
-      PubSub.publishUnsafe(changes, { incarnation, change: { key, revision, operation, value } })
+      PubSub.publishUnsafe(changes, { incarnation, change: { key, revision, operation, value, writtenAt: now, pending: 0 } })
       return revision
     }
 
@@ -183,15 +183,18 @@ export const makeMemoryKvStore = (name: string, options: MemoryKvOptions = {}): 
             const watched = incarnation
             const matches = keyPattern(keys)
             const now = clock.currentTimeMillisUnsafe()
-            const initial: Array<KvEntryChange> = []
+            const initial: Array<Omit<KvEntryChange, "pending">> = []
             for (const key of [...entries.keys()]) {
               const entry = lastEntry(key, now)
               if (entry?.operation === "PUT" && matches(key)) {
-                initial.push({ key, revision: entry.revision, operation: "PUT", value: entry.value })
+                initial.push({ key, revision: entry.revision, operation: "PUT", value: entry.value, writtenAt: entry.writtenAt })
               }
             }
+            // In stream order, each saying how many of the replay are still to come, as a nats.js watch does.
+            const replay = initial.sort((a, b) => a.revision - b.revision)
+              .map((change, index): KvEntryChange => ({ ...change, pending: initial.length - 1 - index }))
             return Stream.concat(
-              Stream.fromIterable(initial.sort((a, b) => a.revision - b.revision)),
+              Stream.fromIterable(replay),
               Stream.fromSubscription(subscription).pipe(
                 Stream.filter((sent) => sent.incarnation === watched && matches(sent.change.key)),
                 Stream.map((sent) => sent.change)

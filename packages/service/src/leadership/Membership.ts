@@ -14,11 +14,11 @@ import {
   emptyMemberView,
   expireMembers,
   type LeaseConfig,
+  type MemberChange,
   memberKeyPrefix,
-  memberLeft,
   memberNames,
   memberOfKey,
-  memberSeen,
+  membersChanged,
   type MemberView,
   sameMembers
 } from "@tokenbus/core"
@@ -43,6 +43,9 @@ export interface MembersOptions {
 const MemberValue = Schema.fromJsonString(Schema.Struct({ instance: Schema.optionalKey(Schema.String) }))
 const decodeValue = Schema.decodeUnknownOption(MemberValue)
 
+/** The most changes applied as one batch. */
+const maxBatch = 256
+
 const instanceOf = (value: string): string =>
   Option.match(decodeValue(value), { onNone: () => "", onSome: (member) => member.instance ?? "" })
 
@@ -59,13 +62,19 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
       if (!sameMembers(names, yield* SubscriptionRef.get(live))) yield* SubscriptionRef.set(live, names)
     })
 
-    const apply = (change: KvEntryChange) =>
+    // What the watch delivers together, applied at once when it has caught up (core's membersChanged dates
+    // each renewal by the server's clock); bounded, so a watch that never quite catches up still moves on.
+    const apply = (batch: Array<MemberChange>, change: KvEntryChange) =>
       Effect.gen(function*() {
         const member = memberOfKey(change.key)
-        if (member === undefined) return
+        if (member !== undefined) {
+          const { operation, value, writtenAt } = change
+          batch.push({ member, operation, instance: operation === "PUT" ? instanceOf(value) : "", writtenAt })
+        }
+        if (batch.length === 0 || (change.pending > 0 && batch.length < maxBatch)) return
+        const changes = batch.splice(0)
         const now = yield* monotonicMillis
-        yield* Ref.update(view, (held) =>
-          change.operation === "PUT" ? memberSeen(held, member, instanceOf(change.value), now) : memberLeft(held, member))
+        yield* Ref.update(view, (held) => membersChanged(held, changes, now))
         yield* publish
       })
 
@@ -81,8 +90,10 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
       }
     })
 
-    const follow = bucket.watchAll(`${memberKeyPrefix}>`).pipe(
-      Stream.runForEach(apply),
+    const follow = Effect.suspend(() => {
+      const batch: Array<MemberChange> = []
+      return bucket.watchAll(`${memberKeyPrefix}>`).pipe(Stream.runForEach((change) => apply(batch, change)))
+    }).pipe(
       Effect.catch((error) => Effect.logWarning("member watch failed").pipe(Effect.annotateLogs({ error: error.message })))
     )
     // A stopped watch expires nobody (expireMembers): a new one takes over the view as it stands, every

@@ -7,6 +7,7 @@
 // 756134445: 20.9 s without a leader).
 import { assert, describe, it } from "@effect/vitest"
 import { memberKeyPrefix } from "@tokenbus/core"
+import type { KvBucket } from "@tokenbus/nats"
 import { Effect, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
 import { watchMembers } from "../../src/leadership/Membership.ts"
@@ -16,6 +17,46 @@ const lease = { ttlMillis: 1500, renewEveryMillis: 300, safetyMarginMillis: 500 
 const bucketName = "tb-leases"
 const key = (member: string) => `${memberKeyPrefix}${member}`
 const value = (member: string) => JSON.stringify({ instance: `${member}-1` })
+
+/** Writes each member's key: created first, updated after. */
+const renewals = (bucket: KvBucket) => {
+  const revisions = new Map<string, number>()
+  const renew = (member: string) =>
+    Effect.gen(function*() {
+      const revision = revisions.get(member)
+      const next = yield* (revision === undefined
+        ? bucket.create(key(member), value(member))
+        : bucket.update(key(member), value(member), revision))
+      revisions.set(member, next)
+    })
+  return { revisions, renew }
+}
+
+describe("a member watch started after a member died", () => {
+  it.effect("counts the dead member gone a lease after its last renewal was written", () =>
+    Effect.gen(function*() {
+      const nats = yield* makeMemoryNats
+      const connection = yield* nats.connection("newcomer")
+      const bucket = yield* connection.bucket(bucketName, { history: 1, ttlMillis: 0 })
+      const { renew } = renewals(bucket)
+      yield* renew("dead")
+      yield* renew("live")
+      // "dead" is SIGKILLed here; "live" renews on; the newcomer starts watching 1.2 s later.
+      for (let step = 0; step < 4; step++) {
+        yield* TestClock.adjust(lease.renewEveryMillis)
+        yield* renew("live")
+      }
+      const members = yield* watchMembers({ bucket, self: "newcomer", lease })
+      yield* Effect.repeat(Effect.yieldNow, { times: 20 })
+      assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["dead", "live"])
+      // A lease after dead's last renewal, plus one renewal period for the watch to show a later one.
+      for (let step = 0; step < 2; step++) {
+        yield* TestClock.adjust(lease.renewEveryMillis)
+        yield* renew("live")
+      }
+      assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["live"])
+    }))
+})
 
 describe("the member watch after the leases bucket is made again", () => {
   it.effect("a replica whose own key had gone from its view sees itself and the others again", () =>
