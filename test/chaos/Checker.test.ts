@@ -176,6 +176,9 @@ describe("chaos checker", () => {
       target: "n3", detail: "killed" }
     expect(violated(inputOf([...events, bucket]))).toEqual(["no provider without a leader longer than the lease TTL + 1 s"])
     expect(violated(inputOf([...events, bucket, node]))).toEqual([])
+    // An outage that began when the gap was already past the bound excuses nothing.
+    const late: ChaosEvent = { ...node, at: killedAt + 5000, end: killedAt + 6000 } as ChaosEvent
+    expect(violated(inputOf([...events, late]))).toEqual(["no provider without a leader longer than the lease TTL + 1 s"])
   })
 
   it("flags buckets below the wanted replication and leaked secrets", () => {

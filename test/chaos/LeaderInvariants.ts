@@ -29,9 +29,10 @@ const outages = (input: CheckInput): Array<Span> =>
  * the outage's too; and faults come back to back (a bucket recreated, then a node killed), so the first one
  * the gap touches may not be the one it waits out.
  */
-const lastOutageOf = (gap: Span, kvOutages: ReadonlyArray<Span>): Span | undefined =>
+const lastOutageOf = (gap: Span, kvOutages: ReadonlyArray<Span>, bound: number): Span | undefined =>
   kvOutages
-    .filter((o) => gap.from <= o.to + KV_RECOVERY_MILLIS && o.from <= gap.to)
+    // A gap already longer than the bound when the outage began is not the outage's.
+    .filter((o) => gap.from <= o.to + KV_RECOVERY_MILLIS && o.from <= gap.to && o.from - gap.from <= bound)
     .reduce<Span | undefined>((last, o) => (last === undefined || o.to > last.to ? o : last), undefined)
 
 /**
@@ -57,7 +58,7 @@ export const leaderGaps = (
       const length = gap.to - gap.from
       if (worst === undefined || length > worst.gap.to - worst.gap.from) worst = { provider, gap }
       if (length <= bound) continue
-      const outage = lastOutageOf(gap, kvOutages)
+      const outage = lastOutageOf(gap, kvOutages, bound)
       if (outage !== undefined && gap.to <= outage.to + KV_RECOVERY_MILLIS + bound) {
         excused++
         continue

@@ -21,7 +21,8 @@
  * that starts watching just after a member died would otherwise see that
  * member's last renewal as new, and wait a whole TTL more to count it gone.
  * The newest is seen now, so the rule above still holds for it, and the
- * others are older by what the server measured between the writes.
+ * others are older by what the server measured between the writes, capped
+ * short of a lease (`membershipAgeCap`), as those are wall clocks.
  */
 
 /** The prefix of member keys in the leases bucket: `members.<replicaId>`. */
@@ -63,18 +64,36 @@ export interface MemberChange {
   readonly writtenAt: number
 }
 
-/** Applies changes a watch delivered together, at monotonic `now`: each renewal dated by the server's clock. */
-export const membersChanged = (view: MemberView, changes: ReadonlyArray<MemberChange>, now: number): MemberView => {
+/**
+ * Applies changes a watch delivered together, at monotonic `now`: each renewal dated by the server's clock,
+ * but never more than `maxAgeMillis` old. The timestamps are wall clocks, of whichever server led the stream
+ * at each write: the cap keeps a skew between them, or a step of one, from dating a member that renews on
+ * schedule a lease old (`membershipAgeCap`).
+ */
+export const membersChanged = (
+  view: MemberView,
+  changes: ReadonlyArray<MemberChange>,
+  now: number,
+  maxAgeMillis: number
+): MemberView => {
   let newest = -Infinity
   for (const change of changes) newest = Math.max(newest, change.writtenAt)
   let next = view
   for (const change of changes) {
+    const age = Math.min(maxAgeMillis, Math.max(0, newest - change.writtenAt))
     next = change.operation === "PUT"
-      ? memberSeen(next, change.member, change.instance, now - Math.max(0, newest - change.writtenAt))
+      ? memberSeen(next, change.member, change.instance, now - age)
       : memberLeft(next, change.member)
   }
   return next
 }
+
+/**
+ * The oldest a batch may date a renewal: two renewal periods short of the lease, so a live member, whose
+ * next renewal comes within one, is never counted gone for its dating alone, skewed by up to a period.
+ */
+export const membershipAgeCap = (lease: { readonly ttlMillis: number; readonly renewEveryMillis: number }): number =>
+  Math.max(0, lease.ttlMillis - 2 * lease.renewEveryMillis)
 
 /** The view without the members whose latest renewal was seen `ttlMillis` or more before the latest of all. */
 export const expireMembers = (view: MemberView, ttlMillis: number): MemberView => {

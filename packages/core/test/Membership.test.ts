@@ -13,6 +13,7 @@ import {
   memberOfKey,
   memberSeen,
   membersChanged,
+  membershipAgeCap,
   sameMembers
 } from "../src/Membership.ts"
 
@@ -55,12 +56,26 @@ describe("the member view", () => {
       { member: "c", operation: "DEL" as const, instance: "", writtenAt: 7_100 },
       { member: "b", operation: "PUT" as const, instance: "i-b", writtenAt: 8_200 }
     ]
-    const view = membersChanged(memberSeen(emptyMemberView, "c", "i-c", 49_000), replay, 50_000)
+    const view = membersChanged(memberSeen(emptyMemberView, "c", "i-c", 49_000), replay, 50_000, 10_000)
     assert.deepStrictEqual([...view], [["a", { instance: "i-a", seenAt: 48_800 }], ["b", { instance: "i-b", seenAt: 50_000 }]])
     // a is gone once a renewal is seen a lease after its write, 300 ms after the replay here.
     assert.deepStrictEqual(memberNames(expireMembers(memberSeen(view, "b", "i-b", 50_300), ttl)), ["b"])
     // One change alone is seen now, as before.
-    assert.deepStrictEqual(membersChanged(emptyMemberView, replay.slice(0, 1), 60_000).get("a")?.seenAt, 60_000)
+    assert.deepStrictEqual(membersChanged(emptyMemberView, replay.slice(0, 1), 60_000, 10_000).get("a")?.seenAt, 60_000)
+  })
+
+  it("dates a renewal no older than the cap, two renewal periods short of the lease", () => {
+    const lease = { ttlMillis: 1_500, renewEveryMillis: 300 }
+    assert.strictEqual(membershipAgeCap(lease), 900)
+    // Two servers' clocks 5 s apart: a renewing on schedule is dated 900 ms old, not 5 s.
+    const skewed = [
+      { member: "a", operation: "PUT" as const, instance: "i-a", writtenAt: 1_000 },
+      { member: "b", operation: "PUT" as const, instance: "i-b", writtenAt: 6_000 }
+    ]
+    const view = membersChanged(emptyMemberView, skewed, 50_000, membershipAgeCap(lease))
+    assert.strictEqual(view.get("a")?.seenAt, 49_100)
+    // Its next renewal, a period later, comes before anyone could count it gone.
+    assert.deepStrictEqual(memberNames(expireMembers(memberSeen(view, "b", "i-b", 50_300), lease.ttlMillis)), ["a", "b"])
   })
 
   it("compares member lists as sets in sorted order", () => {

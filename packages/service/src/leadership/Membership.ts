@@ -19,6 +19,7 @@ import {
   memberNames,
   memberOfKey,
   membersChanged,
+  membershipAgeCap,
   type MemberView,
   sameMembers
 } from "@tokenbus/core"
@@ -64,6 +65,8 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
 
     // What the watch delivers together, applied at once when it has caught up (core's membersChanged dates
     // each renewal by the server's clock); bounded, so a watch that never quite catches up still moves on.
+    // A batch whose pending messages vanish (superseded, expired) waits for the next write: within a renewal
+    // period, as every member writes that often.
     const apply = (batch: Array<MemberChange>, change: KvEntryChange) =>
       Effect.gen(function*() {
         const member = memberOfKey(change.key)
@@ -74,7 +77,7 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
         if (batch.length === 0 || (change.pending > 0 && batch.length < maxBatch)) return
         const changes = batch.splice(0)
         const now = yield* monotonicMillis
-        yield* Ref.update(view, (held) => membersChanged(held, changes, now))
+        yield* Ref.update(view, (held) => membersChanged(held, changes, now, membershipAgeCap(lease)))
         yield* publish
       })
 

@@ -1,6 +1,6 @@
 /**
- * The Effect scheduler a replica runs on: every fiber's scheduled work goes
- * to one queue, run in slices of a few milliseconds, each slice one
+ * The Effect scheduler a replica joins and leads on: every fiber's scheduled
+ * work goes to one queue, run in slices of a few milliseconds, each slice one
  * macrotask. Effect's default gives each fiber its own dispatcher and
  * `setImmediate`, and Node runs every immediate queued before the check phase
  * in one go: a replica handed thousands of providers at once did seconds of
@@ -8,6 +8,7 @@
  * own member lease ran out before the renewal could be sent. Slices keep
  * timers and I/O (a lease renewal's reply among them) flowing between them,
  * however much work is queued; work does not get cheaper, only interleaved.
+ * A single task longer than a slice still holds the loop for its length.
  */
 import { Effect, type Fiber, Scheduler } from "effect"
 
@@ -17,12 +18,18 @@ type Task = () => void
 export const defaultSliceMillis = 10
 
 /**
- * Runs `effect`, and every fiber it forks, on the process's time-sliced scheduler. One for the process, as
- * there is one event loop: replicas sharing a process (tests, `tokenbus dev`) take turns in one queue, in
- * the order their work came, as on Effect's default scheduler.
+ * Runs `effect`, and every fiber it forks, on the process's time-sliced scheduler, in place of Effect's
+ * default one. One for the process, as there is one event loop: replicas sharing a process (tests, `tokenbus
+ * dev`) take turns in one queue, in the order their work came. A scheduler the caller installed is kept:
+ * TestClock's, which tracks the fibers its `adjust` wakes.
  */
 export const timeSliced = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.provideService(effect, Scheduler.Scheduler, processScheduler)
+  Effect.gen(function*() {
+    const current = yield* Scheduler.Scheduler
+    return yield* (current instanceof Scheduler.MixedScheduler
+      ? Effect.provideService(effect, Scheduler.Scheduler, processScheduler)
+      : effect)
+  })
 
 export class TimeSlicedScheduler implements Scheduler.Scheduler {
   readonly executionMode = "async" as const
@@ -44,7 +51,10 @@ export class TimeSlicedScheduler implements Scheduler.Scheduler {
   }
 }
 
-/** Tasks by priority (lower first), each priority first in, first out. */
+/**
+ * Tasks by priority, first in, first out within one: strictly the lowest number first, the order Effect's
+ * own dispatcher runs a batch in. Effect schedules everything at 0 unless asked (`yieldNowWith`).
+ */
 class SlicedDispatcher implements Scheduler.SchedulerDispatcher {
   private readonly queues = new Map<number, TaskQueue>()
   private priorities: Array<number> = []

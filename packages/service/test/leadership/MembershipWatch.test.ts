@@ -33,7 +33,7 @@ const renewals = (bucket: KvBucket) => {
 }
 
 describe("a member watch started after a member died", () => {
-  it.effect("counts the dead member gone a lease after its last renewal was written", () =>
+  it.effect("counts the dead member gone about a lease after its last renewal was written", () =>
     Effect.gen(function*() {
       const nats = yield* makeMemoryNats
       const connection = yield* nats.connection("newcomer")

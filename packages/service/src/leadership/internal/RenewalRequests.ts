@@ -6,7 +6,7 @@
  * of the bucket's generation.
  */
 import type { Lease } from "@tokenbus/core"
-import { Deferred, Effect, Queue } from "effect"
+import { Deferred, Effect, Exit, Queue } from "effect"
 import { monotonicMillis } from "./monotonicMillis.ts"
 
 export interface RenewalRequests {
@@ -26,7 +26,7 @@ interface RenewalRequest {
 
 export const makeRenewalRequests = (termAt: (revision: number) => Effect.Effect<number>) =>
   Effect.gen(function*() {
-    // Appended in the order asked, so the ones a renewal answers are a prefix; a start asks thousands at once.
+    // Mutable: a start asks thousands at once, and a copy per request would be quadratic.
     let waiting: Array<RenewalRequest> = []
     const wake = yield* Queue.sliding<void>(1)
     const freshTerm = Effect.gen(function*() {
@@ -41,12 +41,15 @@ export const makeRenewalRequests = (termAt: (revision: number) => Effect.Effect<
     })
     const answer = (lease: Lease) =>
       Effect.gen(function*() {
-        const answered = waiting.findIndex((request) => request.askedAt > lease.sentAt)
-        const due = waiting.slice(0, answered < 0 ? waiting.length : answered)
+        const due = waiting.filter((request) => request.askedAt <= lease.sentAt)
         if (due.length === 0) return
-        waiting = waiting.slice(due.length)
+        waiting = waiting.filter((request) => request.askedAt > lease.sentAt)
         const term = yield* termAt(lease.revision)
-        for (const request of due) yield* Deferred.succeed(request.term, term)
+        // All in one step: a step per request would, past Effect's budget of steps, send the renewal loop to
+        // the back of the scheduler's queue, behind everything the requests it answered go on to do.
+        yield* Effect.sync(() => {
+          for (const request of due) Deferred.doneUnsafe(request.term, Exit.succeed(term))
+        })
       })
     return {
       freshTerm,
