@@ -89,11 +89,12 @@ export const membersChanged = (
 }
 
 /**
- * The oldest a batch may date a renewal: two renewal periods short of the lease, so a live member, whose
- * next renewal comes within one, is never counted gone for its dating alone, skewed by up to a period.
+ * The oldest a batch may date a renewal: a renewal period short of the lease. A member renewing on
+ * schedule writes again within that period, and the watch delivers that renewal before any written after
+ * it, so it is seen before anyone's renewal could count it gone, however skewed the servers' clocks.
  */
 export const membershipAgeCap = (lease: { readonly ttlMillis: number; readonly renewEveryMillis: number }): number =>
-  Math.max(0, lease.ttlMillis - 2 * lease.renewEveryMillis)
+  Math.max(0, lease.ttlMillis - lease.renewEveryMillis)
 
 /** The view without the members whose latest renewal was seen `ttlMillis` or more before the latest of all. */
 export const expireMembers = (view: MemberView, ttlMillis: number): MemberView => {

@@ -11,9 +11,9 @@
  * - from a member still live (a member joined and the provider moved): once
  *   that leader, which sees the same change, has let go (after half of
  *   `handoverMillis` and its mint under way, if any, it writes its fence
- *   released), or after `handoverMillis` (ten times that for a provider
- *   whose mints spend a refresh token): so a mint is not cut off between the
- *   upstream's answer and its commit;
+ *   released), or the moment it is seen gone, or after `handoverMillis`
+ *   (ten times that for a provider whose mints spend a refresh token): so a
+ *   mint is not cut off between the upstream's answer and its commit;
  * - when members have just joined and nobody leads it (a cluster starting):
  *   after `settleMillis`, so replicas starting together do not each take
  *   every provider first.
@@ -188,9 +188,20 @@ const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider) 
           Effect.as(read)
         )
       }
-      yield* Effect.sleep(options.handoverMillis / 4)
+      yield* Effect.raceFirst(Effect.sleep(options.handoverMillis / 4), leaves(options.members, fence.holder))
     }
   })
+
+/**
+ * Completes when `member` is no longer among the live members: a provider waiting for a dead member to hand
+ * it over (seen live by a replica that just joined) is taken the moment it is seen gone, not at the next look.
+ */
+const leaves = (members: Members, member: string) =>
+  SubscriptionRef.changes(members.live).pipe(
+    Stream.filter((live) => !live.includes(member)),
+    Stream.take(1),
+    Stream.runDrain
+  )
 
 /** Why a leadership ended that was not interrupted: the provider moved away, or the leader said why it stopped. */
 const steppedDown = (term: number, retire: Deferred.Deferred<void>) =>

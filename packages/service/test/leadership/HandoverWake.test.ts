@@ -1,0 +1,55 @@
+// A replica that has just joined, given a provider whose fence names a member
+// that is in fact dead (its last renewal seen live), waits for that member to
+// hand it over. The moment its view drops the member, it takes the provider:
+// it used to look again only every quarter of the handover time, which in
+// chaos seed 1681565552 made a newcomer's takeover the last straw of a gap
+// past the lease TTL plus a second.
+import { assert, describe, it } from "@effect/vitest"
+import { rendezvousOwner } from "@tokenbus/core"
+import { Clock, Effect, Ref, SubscriptionRef } from "effect"
+import { TestClock } from "effect/testing"
+import type { ConfiguredProvider } from "../../src/config/ConfiguredProvider.ts"
+import { runAssignment } from "../../src/leadership/Assignment.ts"
+import type { Snapshot } from "../../src/store/TokenStore.ts"
+import { makeUpstream, providerFor } from "../support/MemoryCluster.ts"
+
+const handoverMillis = 600
+const settleMillis = 300
+
+/** A provider that moves from "dead" to "self" when "self" joins. */
+const movingId = Array.from({ length: 100 }, (_, index) => `carrier-${index}`)
+  .find((id) => rendezvousOwner(id, ["dead", "self"]) === "self")!
+
+const heldByDead: Snapshot = { revision: 3, state: { fence: { holder: "dead", term: 1 } }, token: undefined }
+
+describe("a newcomer waiting for a dead member's handover", () => {
+  it.effect("takes the provider as soon as its view drops that member", () =>
+    Effect.gen(function*() {
+      const base = providerFor(yield* makeUpstream)
+      const provider: ConfiguredProvider = { ...base, id: movingId }
+      const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
+      const ledAt = yield* Ref.make<number | undefined>(undefined)
+      yield* runAssignment({
+        self: "self",
+        members: { live, isLive: (member) => Effect.map(SubscriptionRef.get(live), (m) => m.includes(member)) },
+        providers: yield* SubscriptionRef.make<ReadonlyArray<ConfiguredProvider>>([provider]),
+        guard: Effect.void,
+        held: { freshTerm: Effect.succeed(7) },
+        lead: () => Effect.andThen(Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(ledAt, now)), Effect.never),
+        holderOf: () => Effect.succeed(heldByDead),
+        handoverMillis,
+        settleMillis,
+        retryMillis: 1500
+      }).pipe(Effect.forkScoped)
+      // It joins at 1 ms: it settles, then looks at the fence at 301 ms and every 150 ms after, until 901 ms.
+      yield* TestClock.adjust(1)
+      // The assignment subscribes to the members in fibers of its own: let them get there first.
+      yield* Effect.repeat(Effect.yieldNow, { times: 50 })
+      yield* SubscriptionRef.set(live, ["dead", "self"])
+      yield* TestClock.adjust(400)
+      assert.isUndefined(yield* Ref.get(ledAt))
+      yield* SubscriptionRef.set(live, ["self"])
+      yield* TestClock.adjust(1)
+      assert.strictEqual(yield* Ref.get(ledAt), 401)
+    }).pipe(Effect.scoped))
+})
