@@ -15,9 +15,9 @@
  * connection, a bucket made again) expires nobody: it delivers nothing, so
  * nobody looks older than anybody else.
  *
- * What a watch delivers together (its first replay of each member's last
- * renewal, or a backlog) is dated by the server's timestamps: each renewal
- * as much before now as it was written before the newest of them. A replica
+ * A new watch's replay of each member's last renewal is dated by the
+ * server's timestamps: each renewal as much before now as it was written
+ * before the newest of them. A replica
  * that starts watching just after a member died would otherwise see that
  * member's last renewal as new, and wait a whole TTL more to count it gone.
  * The newest is seen now, so the rule above still holds for it, and the

@@ -44,8 +44,14 @@ export interface MembersOptions {
 const MemberValue = Schema.fromJsonString(Schema.Struct({ instance: Schema.optionalKey(Schema.String) }))
 const decodeValue = Schema.decodeUnknownOption(MemberValue)
 
-/** The most changes applied as one batch. */
+/** The most changes of a watch's first replay applied as one batch. */
 const maxBatch = 256
+
+/** A watch's first replay, gathered until it ends; then every change goes through on its own. */
+interface Replay {
+  replaying: boolean
+  readonly batch: Array<MemberChange>
+}
 
 const instanceOf = (value: string): string =>
   Option.match(decodeValue(value), { onNone: () => "", onSome: (member) => member.instance ?? "" })
@@ -63,19 +69,21 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
       if (!sameMembers(names, yield* SubscriptionRef.get(live))) yield* SubscriptionRef.set(live, names)
     })
 
-    // What the watch delivers together, applied at once when it has caught up (core's membersChanged dates
-    // each renewal by the server's clock); bounded, so a watch that never quite catches up still moves on.
-    // A batch whose pending messages vanish (superseded, expired) waits for the next write: within a renewal
-    // period, as every member writes that often.
-    const apply = (batch: Array<MemberChange>, change: KvEntryChange) =>
+    // A new watch first replays each member's last renewal: that replay is applied at once when it ends (the
+    // change with nothing pending after it), each renewal dated by the server's clock (core's
+    // membersChanged); bounded, so a long replay still moves on. Every later change is applied as it comes:
+    // holding live changes until the watch has caught up would delay them under load by as long as it lags.
+    const apply = (replay: Replay, change: KvEntryChange) =>
       Effect.gen(function*() {
         const member = memberOfKey(change.key)
         if (member !== undefined) {
           const { operation, value, writtenAt } = change
-          batch.push({ member, operation, instance: operation === "PUT" ? instanceOf(value) : "", writtenAt })
+          replay.batch.push({ member, operation, instance: operation === "PUT" ? instanceOf(value) : "", writtenAt })
         }
-        if (batch.length === 0 || (change.pending > 0 && batch.length < maxBatch)) return
-        const changes = batch.splice(0)
+        if (replay.replaying && change.pending > 0 && replay.batch.length < maxBatch) return
+        if (change.pending === 0) replay.replaying = false
+        if (replay.batch.length === 0) return
+        const changes = replay.batch.splice(0)
         const now = yield* monotonicMillis
         yield* Ref.update(view, (held) => membersChanged(held, changes, now, membershipAgeCap(lease)))
         yield* publish
@@ -94,8 +102,8 @@ export const watchMembers = (options: MembersOptions): Effect.Effect<Members, ne
     })
 
     const follow = Effect.suspend(() => {
-      const batch: Array<MemberChange> = []
-      return bucket.watchAll(`${memberKeyPrefix}>`).pipe(Stream.runForEach((change) => apply(batch, change)))
+      const replay: Replay = { replaying: true, batch: [] }
+      return bucket.watchAll(`${memberKeyPrefix}>`).pipe(Stream.runForEach((change) => apply(replay, change)))
     }).pipe(
       Effect.catch((error) => Effect.logWarning("member watch failed").pipe(Effect.annotateLogs({ error: error.message })))
     )

@@ -7,8 +7,8 @@
 // 756134445: 20.9 s without a leader).
 import { assert, describe, it } from "@effect/vitest"
 import { memberKeyPrefix } from "@tokenbus/core"
-import type { KvBucket } from "@tokenbus/nats"
-import { Effect, SubscriptionRef } from "effect"
+import type { KvBucket, KvEntryChange } from "@tokenbus/nats"
+import { Effect, Queue, Stream, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
 import { watchMembers } from "../../src/leadership/Membership.ts"
 import { makeMemoryNats, recreateBucket } from "../support/MemoryCluster.ts"
@@ -55,6 +55,36 @@ describe("a member watch started after a member died", () => {
         yield* renew("live")
       }
       assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["live"])
+    }))
+})
+
+/** A leases bucket whose watch delivers what the test offers: only the watch is used by the member view. */
+const scriptedBucket = (changes: Queue.Queue<KvEntryChange>): KvBucket => ({
+  name: bucketName,
+  created: Effect.die("not used"),
+  get: () => Effect.die("not used"),
+  create: () => Effect.die("not used"),
+  update: () => Effect.die("not used"),
+  deleteAt: () => Effect.die("not used"),
+  watch: () => Stream.die("not used"),
+  watchAll: () => Stream.fromQueue(changes)
+})
+
+const put = (member: string, writtenAt: number, pending: number): KvEntryChange =>
+  ({ key: key(member), revision: writtenAt, operation: "PUT", value: value(member), writtenAt, pending })
+
+describe("a member watch that lags behind the stream", () => {
+  it.effect("applies a change as it comes once the replay is over, however much is pending after it", () =>
+    Effect.gen(function*() {
+      const changes = yield* Queue.unbounded<KvEntryChange>()
+      const members = yield* watchMembers({ bucket: scriptedBucket(changes), self: "self", lease })
+      yield* Queue.offerAll(changes, [put("self", 1_000, 1), put("other", 1_100, 0)])
+      yield* Effect.repeat(Effect.yieldNow, { times: 20 })
+      assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["other", "self"])
+      // A member joins while the watch is three messages behind: it is a member now, not once caught up.
+      yield* Queue.offer(changes, put("newcomer", 1_200, 3))
+      yield* Effect.repeat(Effect.yieldNow, { times: 20 })
+      assert.deepStrictEqual(yield* SubscriptionRef.get(members.live), ["newcomer", "other", "self"])
     }))
 })
 
