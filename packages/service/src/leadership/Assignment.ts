@@ -12,8 +12,9 @@
  *   that leader, which sees the same change, has let go (after half of
  *   `handoverMillis` and its mint under way, if any, it writes its fence
  *   released), or the moment it is seen gone, or after `handoverMillis`
- *   (ten times that for a provider whose mints spend a refresh token): so a
- *   mint is not cut off between the upstream's answer and its commit;
+ *   (ten times that while a call of its that spends a refresh token is in
+ *   doubt): so a mint is not cut off between the upstream's answer and its
+ *   commit;
  * - when members have just joined and nobody leads it (a cluster starting):
  *   after `settleMillis`, so replicas starting together do not each take
  *   every provider first.
@@ -164,16 +165,17 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
  * (its mint under way ended), or it is no longer a live member, or
  * `handoverMillis` have passed (a leader of an older version, or one whose
  * lease lapsed before it could release: the fence keeps it from committing
- * anyway). A provider whose mints spend a carry (a refresh token) waits up
- * to ten times as long: a mint cut off between the upstream's answer and its
- * commit would lose the rotated refresh token, which the next leader must
- * not replay.
+ * anyway). While the state records a call of that leader's in doubt (one
+ * that spends a carry, a refresh token, is recorded before it is made), it
+ * waits up to ten times as long: a mint cut off between the upstream's
+ * answer and its commit would lose the rotated refresh token, which the next
+ * leader must not replay. With no call in doubt there is nothing to cut off:
+ * a leader that lost its lease and joined again, live but leading nothing,
+ * kept a provider without a leader for ten handovers (chaos seed 1592716835).
  */
 const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider) =>
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
-    const patient = configured.carries || configured.lostAnswer !== undefined
-    const giveUpAfter = options.handoverMillis * (patient ? 10 : 1)
     while (true) {
       const read = yield* options.holderOf(configured.id)
       const fence = read?.state.fence
@@ -181,7 +183,7 @@ const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider) 
       if (!(yield* options.members.isLive(fence.holder))) return read
       const waited = (yield* Clock.currentTimeMillis) - startedAt
       const spending = read?.state.unconfirmed?.holder === fence.holder
-      if (waited >= giveUpAfter && !spending) return read
+      if (waited >= options.handoverMillis && !spending) return read
       if (waited >= options.handoverMillis * 10) {
         return yield* Effect.logWarning("took the provider over from a leader that did not hand it over").pipe(
           Effect.annotateLogs({ previous: fence.holder }),

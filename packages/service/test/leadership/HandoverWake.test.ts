@@ -3,7 +3,10 @@
 // hand it over. The moment its view drops the member, it takes the provider:
 // it used to look again only every quarter of the handover time, which in
 // chaos seed 1681565552 made a newcomer's takeover the last straw of a gap
-// past the lease TTL plus a second.
+// past the lease TTL plus a second. And a provider whose refresh token its
+// live holder has no call in doubt with is taken after the handover time:
+// it used to wait ten (chaos seed 1592716835: a holder that had lost its
+// lease and joined again, leading nothing; 16.6 s without a leader).
 import { assert, describe, it } from "@effect/vitest"
 import { rendezvousOwner } from "@tokenbus/core"
 import { Clock, Effect, Ref, SubscriptionRef } from "effect"
@@ -22,29 +25,50 @@ const movingId = Array.from({ length: 100 }, (_, index) => `carrier-${index}`)
 
 const heldByDead: Snapshot = { revision: 3, state: { fence: { holder: "dead", term: 1 } }, token: undefined }
 
+/** Runs the assignment of "self" for `provider`, its fence held by `holder`; returns when it started leading. */
+const assign = (provider: ConfiguredProvider, live: SubscriptionRef.SubscriptionRef<ReadonlyArray<string>>) =>
+  Effect.gen(function*() {
+    const ledAt = yield* Ref.make<number | undefined>(undefined)
+    yield* runAssignment({
+      self: "self",
+      members: { live, isLive: (member) => Effect.map(SubscriptionRef.get(live), (m) => m.includes(member)) },
+      providers: yield* SubscriptionRef.make<ReadonlyArray<ConfiguredProvider>>([provider]),
+      guard: Effect.void,
+      held: { freshTerm: Effect.succeed(7) },
+      lead: () => Effect.andThen(Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(ledAt, now)), Effect.never),
+      holderOf: () => Effect.succeed(heldByDead),
+      handoverMillis,
+      settleMillis,
+      retryMillis: 1500
+    }).pipe(Effect.forkScoped)
+    yield* TestClock.adjust(1)
+    // The assignment subscribes to the members in fibers of its own: let them get there first.
+    yield* Effect.repeat(Effect.yieldNow, { times: 50 })
+    return ledAt
+  })
+
+describe("a provider whose refresh token a live holder has no call in doubt with", () => {
+  it.effect("is taken after the handover time, not ten times that", () =>
+    Effect.gen(function*() {
+      const base = providerFor(yield* makeUpstream)
+      const provider: ConfiguredProvider = { ...base, id: movingId, carries: true }
+      const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
+      const ledAt = yield* assign(provider, live)
+      // "dead" is live here: it lost its lease and joined again, and leads nothing.
+      yield* SubscriptionRef.set(live, ["dead", "self"])
+      yield* TestClock.adjust(1_500)
+      assert.strictEqual(yield* Ref.get(ledAt), 901)
+    }).pipe(Effect.scoped))
+})
+
 describe("a newcomer waiting for a dead member's handover", () => {
   it.effect("takes the provider as soon as its view drops that member", () =>
     Effect.gen(function*() {
       const base = providerFor(yield* makeUpstream)
       const provider: ConfiguredProvider = { ...base, id: movingId }
       const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
-      const ledAt = yield* Ref.make<number | undefined>(undefined)
-      yield* runAssignment({
-        self: "self",
-        members: { live, isLive: (member) => Effect.map(SubscriptionRef.get(live), (m) => m.includes(member)) },
-        providers: yield* SubscriptionRef.make<ReadonlyArray<ConfiguredProvider>>([provider]),
-        guard: Effect.void,
-        held: { freshTerm: Effect.succeed(7) },
-        lead: () => Effect.andThen(Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(ledAt, now)), Effect.never),
-        holderOf: () => Effect.succeed(heldByDead),
-        handoverMillis,
-        settleMillis,
-        retryMillis: 1500
-      }).pipe(Effect.forkScoped)
       // It joins at 1 ms: it settles, then looks at the fence at 301 ms and every 150 ms after, until 901 ms.
-      yield* TestClock.adjust(1)
-      // The assignment subscribes to the members in fibers of its own: let them get there first.
-      yield* Effect.repeat(Effect.yieldNow, { times: 50 })
+      const ledAt = yield* assign(provider, live)
       yield* SubscriptionRef.set(live, ["dead", "self"])
       yield* TestClock.adjust(400)
       assert.isUndefined(yield* Ref.get(ledAt))

@@ -4,7 +4,13 @@
 // it). A replica whose own key had gone from its view (deleted when it lost
 // its lease) and then rejoins in the new bucket must start its watch again
 // and see the members, not keep a view without itself for good (chaos seed
-// 756134445: 20.9 s without a leader).
+// 756134445: 20.9 s without a leader). A replica that starts watching just
+// after a member died counts it gone about a lease after its last renewal
+// was written (a renewal period more at most: the dating is capped), not a
+// lease after its watch began (chaos seed 1805255867: a replica started
+// 2.3 s after a leader's SIGKILL waited for it to hand its provider over;
+// 4.6 s without a leader). Only that first replay waits for its end: a
+// change after it is applied at once, even while the watch lags.
 import { assert, describe, it } from "@effect/vitest"
 import { memberKeyPrefix } from "@tokenbus/core"
 import type { KvBucket, KvEntryChange } from "@tokenbus/nats"
