@@ -101,15 +101,7 @@ describe("the member watch after the leases bucket is made again", () => {
       const connection = yield* nats.connection("self")
       const bucket = yield* connection.bucket(bucketName, { history: 1, ttlMillis: 0 })
       const members = yield* watchMembers({ bucket, self: "self", lease })
-      const revisions = new Map<string, number>()
-      const renew = (member: string) =>
-        Effect.gen(function*() {
-          const revision = revisions.get(member)
-          const next = yield* (revision === undefined
-            ? bucket.create(key(member), value(member))
-            : bucket.update(key(member), value(member), revision))
-          revisions.set(member, next)
-        })
+      const { renew, revisions } = renewals(bucket)
       yield* renew("self")
       yield* renew("other")
       yield* TestClock.adjust(lease.renewEveryMillis)
