@@ -117,6 +117,22 @@ describe("chaos checker", () => {
     expect(violated(inputOf(events, { healedAt: recovered }))).toEqual(["every consumer holds a newer token after a revocation"])
   })
 
+  it("counts from the end of the budget window also when the lost state is found after the revocation", () => {
+    // Seed 1771139318: the bucket came back while nobody wrote project44's state; the leader after a NATS
+    // outage found it lost 8 s after the revocation and waited the window out, past the run's end.
+    const revokedAt = start + 500
+    const lostAt = revokedAt + 8_000
+    const recovered = lostAt + 60_000 + 1_000
+    const lost: ChaosEvent = { type: "log", at: lostAt, replica: "r1", provider: P44,
+      msg: "the provider's state in KV was lost; adopted the token this replica holds" }
+    const events = [...healthyEvents(), { type: "revocation", at: revokedAt, provider: P44, version: 10, token: "x" },
+      commit("r1", P44, 1, 13, recovered - 10), held("c1", P44, 13, recovered)] as Array<ChaosEvent>
+    expect(violated(inputOf([...events, lost], { healedAt: recovered }))).toEqual([])
+    const tooLate = { ...lost, at: revokedAt + REVOCATION_RECOVERY_BOUND_MILLIS + 1 }
+    expect(violated(inputOf([...events, tooLate], { healedAt: recovered })))
+      .toEqual(["every consumer holds a newer token after a revocation"])
+  })
+
   it("flags a failed getToken by a consumer holding a token while a replica was up, but not with none up", () => {
     const failed = (replicasUp: number): ChaosEvent => ({ type: "op", at: start + 600, start: start + 500,
       consumer: "c1", provider: CRM, op: "getToken", held: true, replicasUp, ok: false, error: "ServiceUnavailable" })

@@ -35,14 +35,17 @@ const haltedDuring = (halts: ReadonlyMap<string, number>, provider: string, from
 
 /**
  * The bound for a revocation at `at`. When a leader rebuilt its provider's
- * lost state (a bucket deleted and recreated) shortly before, the product
- * waits out one rate-limit window before calling the upstream again, as it
- * documents: the calls of the last window are unknown, and the limit comes
- * first. The bound then runs from the end of that window.
+ * lost state (a bucket deleted and recreated) shortly before, or finds it
+ * lost while the revocation is still within its bound (no leader was there
+ * to look since the bucket came back), the product waits out one rate-limit
+ * window before calling the upstream again, as it documents: the calls of the
+ * last window are unknown, and the limit comes first. The bound then runs
+ * from the end of that window.
  */
 const recoveryBound = (input: CheckInput, provider: string, at: number): number => {
   const rebuilt = input.history.of("log").filter((line) =>
-    line.provider === provider && line.msg.startsWith("the provider's state in KV was lost") && line.at <= at)
+    line.provider === provider && line.msg.startsWith("the provider's state in KV was lost") &&
+    line.at <= at + REVOCATION_RECOVERY_BOUND_MILLIS)
   const windowMillis = provider === P44 ? P44_RATE_LIMIT.windowMillis : CRM_RATE_LIMIT.windowMillis
   const waitsUntil = Math.max(0, ...rebuilt.map((line) => line.at + windowMillis))
   return Math.max(REVOCATION_RECOVERY_BOUND_MILLIS, waitsUntil - at + REVOCATION_RECOVERY_BOUND_MILLIS)
