@@ -15,7 +15,8 @@ import { dirname } from "node:path"
 import type { Project44Sim, Project44SimOptions } from "@tokenbus/sim"
 import { BUS_KEY_ENV, type BusKey, generateBusKey, testBus } from "./BusKeys.ts"
 import { currentLeader, type LeaderInfo, settledLeader } from "./currentLeader.ts"
-import { type LogLine, logMsg, type LogPredicate } from "./LogLine.ts"
+import { linesOfAll, type LoggedBy } from "./linesOfAll.ts"
+import { logMsg, type LogPredicate } from "./LogLine.ts"
 import { type LeaseSettings, PROVIDER, randomPrefix, replicaConfig, SECRET_ENV } from "./ReplicaConfig.ts"
 import type { ReplicaProcess } from "./ReplicaProcess.ts"
 import {
@@ -178,9 +179,9 @@ export class ReplicaCluster {
     return leader
   }
 
-  /** Lines matching `predicate` across all replicas. */
-  linesOfAll(predicate: LogPredicate): Array<{ readonly replica: ReplicaProcess; readonly line: LogLine }> {
-    return this.replicas.flatMap((replica) => replica.lines(predicate).map((line) => ({ replica, line })))
+  /** Lines matching `predicate` across all replicas, in the order they were logged. */
+  linesOfAll(predicate: LogPredicate): Array<LoggedBy<ReplicaProcess>> {
+    return linesOfAll(this.replicas, predicate)
   }
 
   /** Starts one more replica (to replace a stopped one) and waits until it is ready. */
