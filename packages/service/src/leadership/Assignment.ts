@@ -17,14 +17,15 @@
  *   commit;
  * - when members have just joined and nobody leads it (a cluster starting):
  *   after `settleMillis`, so replicas starting together do not each take
- *   every provider first.
+ *   every provider first; not when its owner just left, though a member
+ *   joined in the same change.
  *
  * None of this is what keeps two leaders from committing: views may differ
  * for a moment, and each leader of a provider takes a fresh term from a write
  * of its member lease, so the fence in the provider's state (ProviderState.ts
  * in core) deposes whichever is older.
  */
-import { ownedBy, sameMembers } from "@tokenbus/core"
+import { ownedBy, rendezvousOwner, sameMembers } from "@tokenbus/core"
 import { Clock, Deferred, Effect, FiberMap, type Scope, Stream, SubscriptionRef } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { Snapshot } from "../store/TokenStore.ts"
@@ -108,8 +109,13 @@ export const runAssignment = (options: AssignmentOptions): Effect.Effect<never, 
 
     const apply = (members: ReadonlyArray<string>, providers: ReadonlyArray<ConfiguredProvider>) =>
       Effect.gen(function*() {
-        const joined = members.some((member) => !lastMembers.includes(member))
+        const previous = lastMembers
+        const joined = members.some((member) => !previous.includes(member))
         lastMembers = members
+        // Settling is for a cluster starting, where nobody led the provider: one whose owner just left is
+        // taken at once, even when a member joined in the same change (chaos seed 3237547717: a leader's
+        // replacement joined as it was seen gone, and its providers waited a settle more, 4 s unled).
+        const settleOf = (id: string) => joined && !ownerLeft(id, previous, members) ? options.settleMillis : 0
         const byId = new Map(providers.map((provider) => [provider.id, provider]))
         const owned = new Set(ownedBy(options.self, byId.keys(), members))
         for (const [id, entry] of [...led]) {
@@ -119,7 +125,7 @@ export const runAssignment = (options: AssignmentOptions): Effect.Effect<never, 
         for (const id of owned) {
           yield* FiberMap.remove(retiring, id)
           if (led.has(id) && (yield* FiberMap.has(fibers, id))) continue
-          yield* start(byId.get(id)!, joined ? options.settleMillis : 0)
+          yield* start(byId.get(id)!, settleOf(id))
         }
       })
 
@@ -130,6 +136,12 @@ export const runAssignment = (options: AssignmentOptions): Effect.Effect<never, 
       Effect.andThen(Effect.never)
     )
   })
+
+/** Whether the member that owned `provider` among `before` is not among `after`. */
+const ownerLeft = (provider: string, before: ReadonlyArray<string>, after: ReadonlyArray<string>) => {
+  const owner = rendezvousOwner(provider, before)
+  return owner !== undefined && !after.includes(owner)
+}
 
 /** Leads the provider until it retires: again after `retryMillis` whenever a leadership ends by itself. */
 const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: number) =>

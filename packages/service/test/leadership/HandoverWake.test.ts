@@ -6,7 +6,9 @@
 // past the lease TTL plus a second. And a provider whose refresh token its
 // live holder has no call in doubt with is taken after the handover time:
 // it used to wait ten (chaos seed 1592716835: a holder that had lost its
-// lease and joined again, leading nothing; 16.6 s without a leader).
+// lease and joined again, leading nothing; 16.6 s without a leader). And a
+// provider whose owner left in the same change a member joined in is taken
+// at once, not after the settle time of a starting cluster.
 import { assert, describe, it } from "@effect/vitest"
 import { rendezvousOwner } from "@tokenbus/core"
 import { Clock, Effect, Ref, SubscriptionRef } from "effect"
@@ -58,6 +60,31 @@ describe("a provider whose refresh token a live holder has no call in doubt with
       yield* SubscriptionRef.set(live, ["dead", "self"])
       yield* TestClock.adjust(1_500)
       assert.strictEqual(yield* Ref.get(ledAt), 901)
+    }).pipe(Effect.scoped))
+})
+
+/** A provider of "dead" among dead, other and self that goes to "self" when "newcomer" takes dead's place. */
+const orphanedId = Array.from({ length: 200 }, (_, index) => `carrier-${index}`)
+  .find((id) =>
+    rendezvousOwner(id, ["dead", "other", "self"]) === "dead" &&
+    rendezvousOwner(id, ["newcomer", "other", "self"]) === "self"
+  )!
+
+describe("a provider whose owner left in the change a member joined in", () => {
+  // Chaos seed 3237547717: a leader's replacement joined as the leader was seen gone; its providers waited
+  // the settle time of a starting cluster on top of the detection, 4 s without a leader.
+  it.effect("is taken at once, without settling", () =>
+    Effect.gen(function*() {
+      const base = providerFor(yield* makeUpstream)
+      const provider: ConfiguredProvider = { ...base, id: orphanedId }
+      const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
+      const ledAt = yield* assign(provider, live)
+      yield* SubscriptionRef.set(live, ["dead", "other", "self"])
+      yield* TestClock.adjust(1_000)
+      assert.isUndefined(yield* Ref.get(ledAt))
+      yield* SubscriptionRef.set(live, ["newcomer", "other", "self"])
+      yield* TestClock.adjust(1)
+      assert.strictEqual(yield* Ref.get(ledAt), 1_001)
     }).pipe(Effect.scoped))
 })
 
