@@ -25,7 +25,7 @@
  * of its member lease, so the fence in the provider's state (ProviderState.ts
  * in core) deposes whichever is older.
  */
-import { ownedBy, rendezvousOwner, sameMembers } from "@tokenbus/core"
+import { type Fence, ownedBy, rendezvousOwner, sameMembers } from "@tokenbus/core"
 import { Clock, Deferred, Effect, FiberMap, type Scope, Stream, SubscriptionRef } from "effect"
 import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { Snapshot } from "../store/TokenStore.ts"
@@ -147,11 +147,16 @@ const ownerLeft = (provider: string, before: ReadonlyArray<string>, after: Reado
 const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: number) =>
   Effect.gen(function*() {
     const { configured, retire } = entry
-    let delay = settleMillis
+    // Settling is for a provider nobody leads: one a live member leads is handed over from (below), and
+    // settling first only left it without a leader for the settle time after that member let go (a rolling
+    // restart's newcomer, whose owner was the leader being stopped).
+    let known = settleMillis > 0 ? yield* leaderRead(options, configured) : undefined
+    let delay = known === undefined ? settleMillis : 0
     while (!(yield* Deferred.isDone(retire))) {
       yield* Effect.sleep(delay)
       // After settling: a member that took the provider meanwhile is handed over from, not raced.
-      const read = yield* handedOver(options, configured)
+      const read = yield* handedOver(options, configured, known)
+      known = undefined
       // It moved away while this one waited: taking it now would depose the member it went to.
       if (yield* Deferred.isDone(retire)) return
       const term = yield* options.held.freshTerm
@@ -185,14 +190,15 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
  * a leader that lost its lease and joined again, live but leading nothing,
  * kept a provider without a leader for ten handovers (chaos seed 1592716835).
  */
-const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider) =>
+const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider, first?: LeaderRead) =>
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
+    let known = first
     while (true) {
-      const read = yield* options.holderOf(configured.id)
-      const fence = read?.state.fence
-      if (fence === undefined || fence.holder === options.self || fence.released === true) return read
-      if (!(yield* options.members.isLive(fence.holder))) return read
+      const read = known?.read ?? (yield* options.holderOf(configured.id))
+      known = undefined
+      const fence = yield* leaderIn(options, read)
+      if (fence === undefined) return read
       const waited = (yield* Clock.currentTimeMillis) - startedAt
       const spending = read?.state.unconfirmed?.holder === fence.holder
       if (waited >= options.handoverMillis && !spending) return read
@@ -205,6 +211,26 @@ const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider) 
       yield* Effect.raceFirst(Effect.sleep(options.handoverMillis / 4), leaves(options.members, fence.holder))
     }
   })
+
+/** A read of the provider's state that showed it led by another live member. */
+interface LeaderRead {
+  readonly read: Snapshot
+}
+
+/** The fence in `read` if another live member holds it and has not released it: a leader to hand over from. */
+const leaderIn = (options: AssignmentOptions, read: Snapshot | undefined): Effect.Effect<Fence | undefined> => {
+  const fence = read?.state.fence
+  return fence === undefined || fence.holder === options.self || fence.released === true
+    ? Effect.succeed(undefined)
+    : Effect.map(options.members.isLive(fence.holder), (live) => (live ? fence : undefined))
+}
+
+/** The provider's state if another live member leads it; undefined if nobody does (or it cannot be read). */
+const leaderRead = (options: AssignmentOptions, configured: ConfiguredProvider) =>
+  Effect.flatMap(options.holderOf(configured.id), (read): Effect.Effect<LeaderRead | undefined> =>
+    read === undefined
+      ? Effect.succeed(undefined)
+      : Effect.map(leaderIn(options, read), (fence) => (fence === undefined ? undefined : { read })))
 
 /**
  * Completes when `member` is no longer among the live members: a provider waiting for a dead member to hand

@@ -8,7 +8,10 @@
 // it used to wait ten (chaos seed 1592716835: a holder that had lost its
 // lease and joined again, leading nothing; 16.6 s without a leader). And a
 // provider whose owner left in the same change a member joined in is taken
-// at once, not after the settle time of a starting cluster.
+// at once, not after the settle time of a starting cluster. Nor does a
+// newcomer settle for a provider a live member leads: when that leader goes
+// (a rolling restart stopping it), the provider is taken at once; it waited
+// out the settle time unled (the key rotation test's restarts, in CI).
 import { assert, describe, it } from "@effect/vitest"
 import { rendezvousOwner } from "@tokenbus/core"
 import { Clock, Effect, Ref, SubscriptionRef } from "effect"
@@ -59,7 +62,8 @@ describe("a provider whose refresh token a live holder has no call in doubt with
       // "dead" is live here: it lost its lease and joined again, and leads nothing.
       yield* SubscriptionRef.set(live, ["dead", "self"])
       yield* TestClock.adjust(1_500)
-      assert.strictEqual(yield* Ref.get(ledAt), 901)
+      // Joined at 1 ms; a provider a live member leads is not settled for: the handover time from there.
+      assert.strictEqual(yield* Ref.get(ledAt), 601)
     }).pipe(Effect.scoped))
 })
 
@@ -94,7 +98,7 @@ describe("a newcomer waiting for a dead member's handover", () => {
       const base = providerFor(yield* makeUpstream)
       const provider: ConfiguredProvider = { ...base, id: movingId }
       const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
-      // It joins at 1 ms: it settles, then looks at the fence at 301 ms and every 150 ms after, until 901 ms.
+      // It joins at 1 ms and looks at the fence then and every 150 ms after, until 601 ms.
       const ledAt = yield* assign(provider, live)
       yield* SubscriptionRef.set(live, ["dead", "self"])
       yield* TestClock.adjust(400)
@@ -102,5 +106,22 @@ describe("a newcomer waiting for a dead member's handover", () => {
       yield* SubscriptionRef.set(live, ["self"])
       yield* TestClock.adjust(1)
       assert.strictEqual(yield* Ref.get(ledAt), 401)
+    }).pipe(Effect.scoped))
+})
+
+describe("a newcomer given a provider a live member leads", () => {
+  it.effect("takes it the moment that leader goes, without settling", () =>
+    Effect.gen(function*() {
+      const base = providerFor(yield* makeUpstream)
+      const provider: ConfiguredProvider = { ...base, id: movingId }
+      const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
+      const ledAt = yield* assign(provider, live)
+      yield* SubscriptionRef.set(live, ["dead", "self"])
+      yield* TestClock.adjust(100)
+      assert.isUndefined(yield* Ref.get(ledAt))
+      // The leader is stopped 100 ms after the newcomer joined, within what used to be its settle time.
+      yield* SubscriptionRef.set(live, ["self"])
+      yield* TestClock.adjust(1)
+      assert.strictEqual(yield* Ref.get(ledAt), 101)
     }).pipe(Effect.scoped))
 })
