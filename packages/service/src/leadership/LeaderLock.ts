@@ -264,7 +264,10 @@ const keepRenewing = (spec: LockSpec, writes: LockWrites, held: Ref.Ref<Lease>, 
         attemptAt = renewDueAt(spec.lease, renewed)
         retrying = false
       } else {
-        attemptAt = (yield* monotonicMillis) + retryMillis
+        // Spaced from the send, not from the failure: an attempt that timed out is retried at once. One whose
+        // timeout fired late, as the event loop resumed from a stall with the reply still unread, may have
+        // little of the lease left, and its retry is what finds the write landed (a conflict, then our value).
+        attemptAt = sentAt + retryMillis
         retrying = true
       }
     }

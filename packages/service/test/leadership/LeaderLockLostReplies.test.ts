@@ -6,7 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Option, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { advance, guardOf, key, lastEvent, lease, makeHarness, settle } from "./LockHarness.ts"
+import { defaultLeaseConfig } from "@tokenbus/core"
+import { advance, guardOf, key, lastEvent, lease, makeHarness, settle, steppingClock } from "./LockHarness.ts"
 
 /** Longer than any attempt waits: the reply is as good as lost. */
 const lost = 60_000
@@ -43,6 +44,36 @@ describe("campaign, when replies are lost", () => {
       const after = yield* h.writesOf("a")
       assert.isAtLeast(after.length - before.length, 60_000 / lease.renewEveryMillis - 2)
       assert.isAbove(after[before.length]!.revision, last.revision + 1)
+    }))
+
+  it.effect("a renewal sent as the event loop stalls, its timeout firing first, is adopted at once: the lease holds", () =>
+    Effect.gen(function*() {
+      // The default lease, which promises that a stall of 500 ms costs nothing (Lease.ts in core).
+      const config = defaultLeaseConfig
+      const h = yield* makeHarness(config)
+      const stalling = steppingClock(yield* Clock.Clock, "all")
+      const a = yield* h.start("a", { clock: stalling.clock })
+      yield* h.start("b")
+      yield* advance(3_000, 50, h.leaders)
+      const last = (yield* h.writesOf("a")).at(-1)
+      assert.isDefined(last)
+
+      // The renewal goes out at `due` and lands; the process stops before it reads the reply, and resumes 500 ms
+      // later with the renewal's timeout overdue, which fires first. Its clock jumps so that timeout, due at
+      // `due` + renewEveryMillis, fires at `due` + 500 by a's reckoning: 200 ms before the lease it held runs out.
+      const due = last.sentAt + config.renewEveryMillis
+      yield* TestClock.adjust(due - 1 - (yield* Clock.currentTimeMillis))
+      yield* a.view.delayReplies(lost)
+      yield* TestClock.adjust(1)
+      yield* settle
+      yield* a.view.delayReplies(0)
+      yield* stalling.step(500 - config.renewEveryMillis)
+      yield* advance(10_000, 50, h.leaders)
+
+      const events = yield* Ref.get(h.events)
+      assert.deepStrictEqual(events.map((e) => [e.holder, e.kind]), [["a", "lead"]], "leadership changed hands")
+      assert.deepStrictEqual(yield* h.lockHolder, Option.some("a"))
+      yield* Effect.provideService(yield* guardOf(a), Clock.Clock, stalling.clock)
     }))
 
   it.effect("a create whose reply is lost: the replica finds its own lock and leads, the lease from its send", () =>

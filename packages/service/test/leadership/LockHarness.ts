@@ -153,19 +153,24 @@ export const makeHarness = (config: LeaseConfig = lease) =>
 /**
  * A clock whose wall time (`currentTimeMillis`, `currentTimeNanos`) is
  * `base`'s plus an offset the test steps, as NTP or an operator would step a
- * host's clock, while its monotonic time and its sleeps are `base`'s.
+ * host's clock, while its monotonic time and its sleeps are `base`'s. With
+ * `readings: "all"` the monotonic time steps too, and only the sleeps keep
+ * `base`'s: a process whose event loop stalled, to which a timer due during
+ * the stall fires late.
  */
-export const steppingClock = (base: Clock.Clock) => {
+export const steppingClock = (base: Clock.Clock, readings: "wall" | "all" = "wall") => {
   let offsetMillis = 0
   const millis = () => base.currentTimeMillisUnsafe() + offsetMillis
   const nanos = () => base.currentTimeNanosUnsafe() + BigInt(offsetMillis) * 1_000_000n
+  const monotonic = () =>
+    base.monotonicTimeNanosUnsafe() + (readings === "all" ? BigInt(offsetMillis) * 1_000_000n : 0n)
   const clock: Clock.Clock = {
     currentTimeMillisUnsafe: millis,
     currentTimeMillis: Effect.sync(millis),
     currentTimeNanosUnsafe: nanos,
     currentTimeNanos: Effect.sync(nanos),
-    monotonicTimeNanosUnsafe: () => base.monotonicTimeNanosUnsafe(),
-    monotonicTimeNanos: base.monotonicTimeNanos,
+    monotonicTimeNanosUnsafe: monotonic,
+    monotonicTimeNanos: Effect.sync(monotonic),
     sleep: (duration: Duration.Duration) => base.sleep(duration)
   }
   return {
