@@ -190,12 +190,12 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
  * a leader that lost its lease and joined again, live but leading nothing,
  * kept a provider without a leader for ten handovers (chaos seed 1592716835).
  */
-const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider, first?: LeaderRead) =>
+const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider, first?: Snapshot) =>
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
     let known = first
     while (true) {
-      const read = known?.read ?? (yield* options.holderOf(configured.id))
+      const read = known ?? (yield* options.holderOf(configured.id))
       known = undefined
       const fence = yield* leaderIn(options, read)
       if (fence === undefined) return read
@@ -212,11 +212,6 @@ const handedOver = (options: AssignmentOptions, configured: ConfiguredProvider, 
     }
   })
 
-/** A read of the provider's state that showed it led by another live member. */
-interface LeaderRead {
-  readonly read: Snapshot
-}
-
 /** The fence in `read` if another live member holds it and has not released it: a leader to hand over from. */
 const leaderIn = (options: AssignmentOptions, read: Snapshot | undefined): Effect.Effect<Fence | undefined> => {
   const fence = read?.state.fence
@@ -227,10 +222,8 @@ const leaderIn = (options: AssignmentOptions, read: Snapshot | undefined): Effec
 
 /** The provider's state if another live member leads it; undefined if nobody does (or it cannot be read). */
 const leaderRead = (options: AssignmentOptions, configured: ConfiguredProvider) =>
-  Effect.flatMap(options.holderOf(configured.id), (read): Effect.Effect<LeaderRead | undefined> =>
-    read === undefined
-      ? Effect.succeed(undefined)
-      : Effect.map(leaderIn(options, read), (fence) => (fence === undefined ? undefined : { read })))
+  Effect.flatMap(options.holderOf(configured.id), (read) =>
+    Effect.map(leaderIn(options, read), (fence) => (fence === undefined ? undefined : read)))
 
 /**
  * Completes when `member` is no longer among the live members: a provider waiting for a dead member to hand
