@@ -149,9 +149,11 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
     const { configured, retire } = entry
     // Settling is for a provider nobody leads: one a live member leads is handed over from (below), and
     // settling first only left it without a leader for the settle time after that member let go (a rolling
-    // restart's newcomer, whose owner was the leader being stopped).
+    // restart's newcomer, whose owner was the leader being stopped). The settle counts from the join: a
+    // cluster's start queues thousands of these reads, and their wait is not added to every first token.
+    const joinedAt = yield* Clock.currentTimeMillis
     let known = settleMillis > 0 ? yield* leaderRead(options, configured) : undefined
-    let delay = known === undefined ? settleMillis : 0
+    let delay = known === undefined ? Math.max(0, joinedAt + settleMillis - (yield* Clock.currentTimeMillis)) : 0
     while (!(yield* Deferred.isDone(retire))) {
       yield* Effect.sleep(delay)
       // After settling: a member that took the provider meanwhile is handed over from, not raced.

@@ -11,7 +11,8 @@
 // at once, not after the settle time of a starting cluster. Nor does a
 // newcomer settle for a provider a live member leads: when that leader goes
 // (a rolling restart stopping it), the provider is taken at once; it waited
-// out the settle time unled (the key rotation test's restarts, in CI).
+// out the settle time unled (the key rotation test's restarts, in CI). And
+// the settle counts from the join, not from the end of the fence's read.
 import { assert, describe, it } from "@effect/vitest"
 import { rendezvousOwner } from "@tokenbus/core"
 import { Clock, Effect, Ref, SubscriptionRef } from "effect"
@@ -30,8 +31,12 @@ const movingId = Array.from({ length: 100 }, (_, index) => `carrier-${index}`)
 
 const heldByDead: Snapshot = { revision: 3, state: { fence: { holder: "dead", term: 1 } }, token: undefined }
 
-/** Runs the assignment of "self" for `provider`, its fence held by `holder`; returns when it started leading. */
-const assign = (provider: ConfiguredProvider, live: SubscriptionRef.SubscriptionRef<ReadonlyArray<string>>) =>
+/** Runs the assignment of "self" for `provider`, its state read by `holderOf`; returns when it started leading. */
+const assign = (
+  provider: ConfiguredProvider,
+  live: SubscriptionRef.SubscriptionRef<ReadonlyArray<string>>,
+  holderOf: (provider: string) => Effect.Effect<Snapshot | undefined> = () => Effect.succeed(heldByDead)
+) =>
   Effect.gen(function*() {
     const ledAt = yield* Ref.make<number | undefined>(undefined)
     yield* runAssignment({
@@ -41,7 +46,7 @@ const assign = (provider: ConfiguredProvider, live: SubscriptionRef.Subscription
       guard: Effect.void,
       held: { freshTerm: Effect.succeed(7) },
       lead: () => Effect.andThen(Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(ledAt, now)), Effect.never),
-      holderOf: () => Effect.succeed(heldByDead),
+      holderOf,
       handoverMillis,
       settleMillis,
       retryMillis: 1500
@@ -117,4 +122,20 @@ describe("a newcomer given a provider a live member leads", () => {
   // The leader is stopped 100 ms after the newcomer joined, within what used to be its settle time.
   it.effect("takes it the moment that leader goes, without settling", () =>
     Effect.map(ledWhenDeadGoes(101), (ledAt) => assert.strictEqual(ledAt, 101)))
+})
+
+describe("a provider nobody leads, at a cluster's start", () => {
+  // A start of thousands of providers queues their reads: the settle counts from the join, not from the end
+  // of the read, or the queue's length is added to every first token.
+  it.effect("is taken after the settle time counted from the join, however long its first read took", () =>
+    Effect.gen(function*() {
+      const base = providerFor(yield* makeUpstream)
+      const unled: Snapshot = { revision: 1, state: {}, token: undefined }
+      const live = yield* SubscriptionRef.make<ReadonlyArray<string>>([])
+      const ledAt = yield* assign({ ...base, id: movingId }, live, () => Effect.delay(Effect.succeed(unled), 200))
+      yield* SubscriptionRef.set(live, ["self"])
+      yield* TestClock.adjust(1_500)
+      // Joined at 1 ms, settled at 301 ms, then read again (200 ms) for a member that took it meanwhile.
+      assert.strictEqual(yield* Ref.get(ledAt), 501)
+    }).pipe(Effect.scoped))
 })
