@@ -3,7 +3,8 @@
 // highest term names the leader whatever order the replicas logged in, among
 // the leaderships that have not stepped down, a
 // provider holds a token once a replica minted or adopted one (counted once),
-// and lines logged after a look are taken at the next one.
+// lines logged after a look are taken at the next one, and a failover's
+// provider is served from the first such line of a survivor after the kill.
 import { type LogLine, ReplicaProcess } from "@tokenbus/testing"
 import { spawn } from "node:child_process"
 import { describe, expect, it } from "vitest"
@@ -86,5 +87,25 @@ describe("LeaderIndex", () => {
     expect(index.ledBy(a.replica)).toEqual(["p1"])
     a.release()
     b.release()
+  })
+
+  it("a provider is served after a kill from the first token line of another replica, not the killed one's", async () => {
+    const victim = await printer("victim", [
+      line("adopted the stored token", { provider: "p1", time: 10 }),
+      line("minted and committed a token", { provider: "p1", time: 60 })
+    ])
+    const survivor = await printer("survivor", [
+      line("adopted the stored token", { provider: "p1", time: 20 }),
+      line("became leader", { provider: "p1", term: 8, time: 70 }),
+      line("adopted the stored token", { provider: "p1", time: 80 }),
+      line("minted and committed a token", { provider: "p1", time: 95 })
+    ])
+    const index = new LeaderIndex([victim.replica, survivor.replica]).refresh()
+    expect(index.heldSince("p1", 50, victim.replica)).toBe(80)
+    expect(index.heldSince("p1", 50, survivor.replica)).toBe(60)
+    expect(index.heldSince("p1", 100, victim.replica)).toBeUndefined()
+    expect(index.heldSince("p2", 0, victim.replica)).toBeUndefined()
+    victim.release()
+    survivor.release()
   })
 })

@@ -30,6 +30,8 @@ export class LeaderIndex {
    * token" for it. Both count, since a leader interrupted right after its commit never logs the first line.
    */
   readonly #withToken = new Set<string>()
+  /** Per provider, who logged one of those two lines and when: a new leader serving it, after a failover. */
+  readonly #held = new Map<string, Array<{ readonly replica: ReplicaProcess; readonly at: number }>>()
   #lastFirstTokenAt = 0
   #lastLeadershipAt = 0
   #leadershipsTaken = 0
@@ -82,6 +84,14 @@ export class LeaderIndex {
     return providers.filter((provider) => !this.#withToken.has(provider))
   }
 
+  /**
+   * When `provider` was first held (minted or adopted, epoch ms) at or after `since` by a replica other than
+   * `except`: the moment a new leader serves it, fenced and answering mint requests, after `except` died.
+   */
+  heldSince(provider: string, since: number, except: ReplicaProcess): number | undefined {
+    return this.#held.get(provider)?.find((held) => held.at >= since && held.replica !== except)?.at
+  }
+
   /** The providers `replica` leads now. */
   ledBy(replica: ReplicaProcess): Array<string> {
     const providers: Array<string> = []
@@ -93,6 +103,7 @@ export class LeaderIndex {
     const provider = line.provider
     if (provider === undefined) return
     const holds = line.msg === "minted and committed a token" || line.msg === "adopted the stored token"
+    if (holds) this.#held.set(provider, [...(this.#held.get(provider) ?? []), { replica, at: line.time }])
     if (holds && !this.#withToken.has(provider)) {
       this.#withToken.add(provider)
       this.#lastFirstTokenAt = Math.max(this.#lastFirstTokenAt, line.time)

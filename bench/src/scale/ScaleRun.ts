@@ -83,6 +83,12 @@ export interface ScaleFailover {
   /** SIGKILL → the last of them led by another replica (NaN unless all were), and the median over them. */
   readonly maxMillis: number
   readonly medianMillis: number
+  /**
+   * SIGKILL → the last of them served by its new leader: fenced, answering mint requests, its stored token
+   * adopted (NaN unless all were), and the median. "became leader" is logged before that work, not after.
+   */
+  readonly servedMaxMillis: number
+  readonly servedMedianMillis: number
   /** What the replicas logged about a few of those left without a leader. */
   readonly stranded?: string
 }
@@ -204,23 +210,30 @@ const failover = async (index: LeaderIndex, replicas: ReadonlyArray<ReplicaProce
     const leadership = index.leaderOf(provider)
     return leadership !== undefined && leadership.replica !== victim && leadership.at >= killedAt ? leadership.at : undefined
   }
+  const servedAt = (provider: string) => index.heldSince(provider, killedAt, victim)
   const moved = () => led.filter((provider) => movedAt(provider) !== undefined).length
+  const served = () => led.filter((provider) => servedAt(provider) !== undefined).length
   // A timeout here is a result (providers left without a leader), not a failure of the row.
   const timedOut = await waitWithProgress({
-    what: `${led.length} providers of ${victim.name} led by another replica after SIGKILL`,
-    done: () => index.refresh() && moved() === led.length,
-    status: () => `${moved()}/${led.length}`,
+    what: `${led.length} providers of ${victim.name} led and served by another replica after SIGKILL`,
+    done: () => index.refresh() && moved() === led.length && served() === led.length,
+    status: () => `led ${moved()}/${led.length}, served ${served()}/${led.length}`,
     timeoutMillis
   }).then(() => false, (error: Error) => (progress(error.message), true))
-  const millis = led.map((provider) => (movedAt(provider) ?? Number.POSITIVE_INFINITY) - killedAt).sort((a, b) => a - b)
+  const since = (at: (provider: string) => number | undefined) =>
+    led.map((provider) => (at(provider) ?? Number.POSITIVE_INFINITY) - killedAt).sort((a, b) => a - b)
+  const [millis, servedMillis] = [since(movedAt), since(servedAt)]
+  const last = (sorted: ReadonlyArray<number>) => (timedOut ? Number.NaN : sorted[sorted.length - 1] ?? Number.NaN)
   const stranded = led.filter((provider) => movedAt(provider) === undefined)
   return {
     killed: victim.name,
     providers: led.length,
     moved: moved(),
     timeoutMillis,
-    maxMillis: timedOut ? Number.NaN : millis[millis.length - 1] ?? Number.NaN,
+    maxMillis: last(millis),
     medianMillis: millis[millis.length >> 1] ?? Number.NaN,
+    servedMaxMillis: last(servedMillis),
+    servedMedianMillis: servedMillis[servedMillis.length >> 1] ?? Number.NaN,
     ...(stranded.length === 0 ? {} : { stranded: historyOf(replicas, stranded) })
   } satisfies ScaleFailover
 }

@@ -45,7 +45,8 @@ const figures = (run: ScaleRunResult) => ({
   natsCpu: run.idle.natsCpuPercent,
   inMsgs: run.idle.inMsgsPerSecond,
   rss: Math.max(...run.idle.replicaRssBytes) / MiB,
-  failover: run.failover.maxMillis / 1000
+  failover: run.failover.maxMillis / 1000,
+  served: run.failover.servedMaxMillis / 1000
 })
 
 type Figures = ReturnType<typeof figures>
@@ -118,21 +119,32 @@ const rssRow = (context: RowContext): Row => {
   })
 }
 
-const failoverRow = (context: RowContext): Row => {
+/** SIGKILL → its providers led again ("became leader", before the takeover's work) and served (after it). */
+const failoverRows = (context: RowContext): Array<Row> => {
   const { run, now, label } = context
-  const { killed, providers, moved, timeoutMillis, medianMillis, stranded } = run.failover
+  const { killed, providers, moved, timeoutMillis, medianMillis, servedMedianMillis, stranded } = run.failover
   const unfinished = moved < providers
     ? `; only ${moved} of them were led again within ${timeoutMillis / 1000} s, the others: ${stranded ?? "?"}`
     : ""
-  return row({
-    scenario,
-    metric: `${label}: SIGKILL of a leader → all its providers led again (s, last of them)`,
-    median: now.failover,
-    ...against(context, (f) => f.failover, now.failover),
-    target: "< 2 s",
-    met: now.failover < 2,
-    note: `${killed} led ${providers} providers; median ${(medianMillis / 1000).toFixed(2)} s${unfinished}`
-  })
+  const median = (millis: number) => `median ${(millis / 1000).toFixed(2)} s`
+  return [
+    row({
+      scenario,
+      metric: `${label}: SIGKILL of a leader → all its providers led again (s, last "became leader")`,
+      median: now.failover,
+      ...against(context, (f) => f.failover, now.failover),
+      note: `${killed} led ${providers} providers; ${median(medianMillis)}${unfinished}`
+    }),
+    row({
+      scenario,
+      metric: `${label}: SIGKILL of a leader → all its providers served by a new leader (s, last of them)`,
+      median: now.served,
+      ...against(context, (f) => f.served, now.served),
+      target: "< 2 s",
+      met: now.served < 2,
+      note: `fenced, answering mint requests, stored token adopted; ${median(servedMedianMillis)}`
+    })
+  ]
 }
 
 const rowsOf = (run: ScaleRunResult, base: ScaleRunResult | undefined): Array<Row> => {
@@ -142,7 +154,7 @@ const rowsOf = (run: ScaleRunResult, base: ScaleRunResult | undefined): Array<Ro
     then: base === undefined ? undefined : figures(base),
     label: `N=${run.providers.toLocaleString("en-US")}`
   }
-  return [firstTokensRow(context), ...idleRows(context), rssRow(context), failoverRow(context)]
+  return [firstTokensRow(context), ...idleRows(context), rssRow(context), ...failoverRows(context)]
 }
 
 /** Where the profiles are, and the options of bin/profile-top.ts that read each phase out of them. */
