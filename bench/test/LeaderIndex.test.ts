@@ -100,12 +100,16 @@ describe("LeaderIndex", () => {
       line("adopted the stored token", { provider: "p1", time: 80 }),
       line("minted and committed a token", { provider: "p1", time: 95 })
     ])
-    const index = new LeaderIndex([victim.replica, survivor.replica]).refresh()
-    expect(index.heldSince("p1", 50, victim.replica)).toBe(80)
+    // Logged earlier than the first survivor's line, but read after it.
+    const other = await printer("other", [line("adopted the stored token", { provider: "p1", time: 75 })])
+    const index = new LeaderIndex([victim.replica, survivor.replica, other.replica]).refresh()
+    expect(index.heldSince("p1", 50, victim.replica)).toBe(75)
+    expect(index.heldSince("p1", 76, victim.replica)).toBe(80)
     expect(index.heldSince("p1", 50, survivor.replica)).toBe(60)
     expect(index.heldSince("p1", 100, victim.replica)).toBeUndefined()
     expect(index.heldSince("p2", 0, victim.replica)).toBeUndefined()
     victim.release()
     survivor.release()
+    other.release()
   })
 })

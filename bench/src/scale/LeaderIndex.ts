@@ -89,7 +89,11 @@ export class LeaderIndex {
    * `except`: the moment a new leader serves it, fenced and answering mint requests, after `except` died.
    */
   heldSince(provider: string, since: number, except: ReplicaProcess): number | undefined {
-    return this.#held.get(provider)?.find((held) => held.at >= since && held.replica !== except)?.at
+    let first: number | undefined
+    for (const held of this.#held.get(provider) ?? []) {
+      if (held.at >= since && held.replica !== except && (first === undefined || held.at < first)) first = held.at
+    }
+    return first
   }
 
   /** The providers `replica` leads now. */
@@ -103,7 +107,11 @@ export class LeaderIndex {
     const provider = line.provider
     if (provider === undefined) return
     const holds = line.msg === "minted and committed a token" || line.msg === "adopted the stored token"
-    if (holds) this.#held.set(provider, [...(this.#held.get(provider) ?? []), { replica, at: line.time }])
+    if (holds) {
+      const held = this.#held.get(provider)
+      if (held === undefined) this.#held.set(provider, [{ replica, at: line.time }])
+      else held.push({ replica, at: line.time })
+    }
     if (holds && !this.#withToken.has(provider)) {
       this.#withToken.add(provider)
       this.#lastFirstTokenAt = Math.max(this.#lastFirstTokenAt, line.time)

@@ -87,6 +87,7 @@ export interface ScaleFailover {
    * SIGKILL → the last of them served by its new leader: fenced, answering mint requests, its stored token
    * adopted (NaN unless all were), and the median. "became leader" is logged before that work, not after.
    */
+  readonly served: number
   readonly servedMaxMillis: number
   readonly servedMedianMillis: number
   /** What the replicas logged about a few of those left without a leader. */
@@ -214,16 +215,20 @@ const failover = async (index: LeaderIndex, replicas: ReadonlyArray<ReplicaProce
   const moved = () => led.filter((provider) => movedAt(provider) !== undefined).length
   const served = () => led.filter((provider) => servedAt(provider) !== undefined).length
   // A timeout here is a result (providers left without a leader), not a failure of the row.
-  const timedOut = await waitWithProgress({
+  await waitWithProgress({
     what: `${led.length} providers of ${victim.name} led and served by another replica after SIGKILL`,
     done: () => index.refresh() && moved() === led.length && served() === led.length,
     status: () => `led ${moved()}/${led.length}, served ${served()}/${led.length}`,
     timeoutMillis
-  }).then(() => false, (error: Error) => (progress(error.message), true))
+  }).catch((error: Error) => progress(error.message))
   const since = (at: (provider: string) => number | undefined) =>
     led.map((provider) => (at(provider) ?? Number.POSITIVE_INFINITY) - killedAt).sort((a, b) => a - b)
   const [millis, servedMillis] = [since(movedAt), since(servedAt)]
-  const last = (sorted: ReadonlyArray<number>) => (timedOut ? Number.NaN : sorted[sorted.length - 1] ?? Number.NaN)
+  // A series is NaN when one of its providers never got there: a provider led but never served spoils only the served one.
+  const last = (sorted: ReadonlyArray<number>) => {
+    const value = sorted[sorted.length - 1] ?? Number.NaN
+    return Number.isFinite(value) ? value : Number.NaN
+  }
   const stranded = led.filter((provider) => movedAt(provider) === undefined)
   return {
     killed: victim.name,
@@ -232,6 +237,7 @@ const failover = async (index: LeaderIndex, replicas: ReadonlyArray<ReplicaProce
     timeoutMillis,
     maxMillis: last(millis),
     medianMillis: millis[millis.length >> 1] ?? Number.NaN,
+    served: served(),
     servedMaxMillis: last(servedMillis),
     servedMedianMillis: servedMillis[servedMillis.length >> 1] ?? Number.NaN,
     ...(stranded.length === 0 ? {} : { stranded: historyOf(replicas, stranded) })

@@ -122,10 +122,12 @@ const rssRow = (context: RowContext): Row => {
 /** SIGKILL → its providers led again ("became leader", before the takeover's work) and served (after it). */
 const failoverRows = (context: RowContext): Array<Row> => {
   const { run, now, label } = context
-  const { killed, providers, moved, timeoutMillis, medianMillis, servedMedianMillis, stranded } = run.failover
+  const { killed, providers, moved, served, timeoutMillis, medianMillis, servedMedianMillis, stranded } = run.failover
+  const within = `within ${timeoutMillis / 1000} s`
   const unfinished = moved < providers
-    ? `; only ${moved} of them were led again within ${timeoutMillis / 1000} s, the others: ${stranded ?? "?"}`
+    ? `; only ${moved} of them were led again ${within}, the others: ${stranded ?? "?"}`
     : ""
+  const unserved = served < providers ? `; only ${served} of them were served ${within}` : ""
   const median = (millis: number) => `median ${(millis / 1000).toFixed(2)} s`
   return [
     row({
@@ -142,7 +144,7 @@ const failoverRows = (context: RowContext): Array<Row> => {
       ...against(context, (f) => f.served, now.served),
       target: "< 2 s",
       met: now.served < 2,
-      note: `fenced, answering mint requests, stored token adopted; ${median(servedMedianMillis)}`
+      note: `fenced, answering mint requests, stored token adopted; ${median(servedMedianMillis)}${unserved}`
     })
   ]
 }

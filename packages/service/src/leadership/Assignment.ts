@@ -31,6 +31,7 @@ import type { ConfiguredProvider } from "../config/ConfiguredProvider.ts"
 import type { Snapshot } from "../store/TokenStore.ts"
 import { makeFifoLimit } from "./internal/FifoLimit.ts"
 import type { HeldLock, LeadershipGuard } from "./LeaderLock.ts"
+import { monotonicMillis } from "./internal/monotonicMillis.ts"
 import type { Members } from "./Membership.ts"
 
 /**
@@ -151,9 +152,10 @@ const leadWhileOwned = (options: AssignmentOptions, entry: Led, settleMillis: nu
     // settling first only left it without a leader for the settle time after that member let go (a rolling
     // restart's newcomer, whose owner was the leader being stopped). The settle counts from the join: a
     // cluster's start queues thousands of these reads, and their wait is not added to every first token.
-    const joinedAt = yield* Clock.currentTimeMillis
+    const joinedAt = yield* monotonicMillis
     let known = settleMillis > 0 ? yield* leaderRead(options, configured) : undefined
-    let delay = known === undefined ? Math.max(0, joinedAt + settleMillis - (yield* Clock.currentTimeMillis)) : 0
+    const readMillis = (yield* monotonicMillis) - joinedAt
+    let delay = known === undefined ? Math.max(0, settleMillis - readMillis) : 0
     while (!(yield* Deferred.isDone(retire))) {
       yield* Effect.sleep(delay)
       // After settling: a member that took the provider meanwhile is handed over from, not raced.

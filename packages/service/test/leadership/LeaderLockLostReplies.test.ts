@@ -48,7 +48,8 @@ describe("campaign, when replies are lost", () => {
 
   it.effect("a renewal sent as the event loop stalls, its timeout firing first, is adopted at once: the lease holds", () =>
     Effect.gen(function*() {
-      // The default lease, which promises that a stall of 500 ms costs nothing (Lease.ts in core).
+      // The default lease, under which a replica whose event loop stalls for up to about 700 ms keeps its lease
+      // (Lease.ts in core); the stall here is test/EventLoopStall.test.ts's 500 ms.
       const config = defaultLeaseConfig
       const h = yield* makeHarness(config)
       const stalling = steppingClock(yield* Clock.Clock, "all")

@@ -156,7 +156,8 @@ export const makeHarness = (config: LeaseConfig = lease) =>
  * host's clock, while its monotonic time and its sleeps are `base`'s. With
  * `readings: "all"` the monotonic time steps too, and only the sleeps keep
  * `base`'s: a process whose event loop stalled, to which a timer due during
- * the stall fires late.
+ * the stall fires late. Step that one forwards only: monotonic time never
+ * goes back.
  */
 export const steppingClock = (base: Clock.Clock, readings: "wall" | "all" = "wall") => {
   let offsetMillis = 0
