@@ -153,12 +153,15 @@ const makeNode = (name: string, clusterPort: number, container: NatsContainer): 
 export const startNatsCluster = async (options: StartNatsClusterOptions = {}): Promise<NatsCluster> => {
   const size = options.size ?? 3
   const name = `tb${randomBytes(4).toString("hex")}`
-  const clusterPorts = await freePorts(size)
+  // Every port of the cluster in one draw, so no node is given a port another was given and has not bound yet.
+  const ports = await freePorts(size * 3)
+  const clusterPorts = ports.slice(0, size)
   const routes = clusterPorts.map((port) => `nats://127.0.0.1:${port}`).join(",")
   // All at once: a node's JetStream waits for its peers before it can elect a meta leader.
   const started = await Promise.allSettled(clusterPorts.map((clusterPort, index) =>
     startNatsContainer({
       name: `${name}-n${index + 1}`,
+      ports: { port: ports[size + 2 * index]!, monitorPort: ports[size + 2 * index + 1]! },
       extraArgs: ["-n", `n${index + 1}`, "--cluster_name", name, "--cluster", `nats://127.0.0.1:${clusterPort}`,
         "--routes", routes]
     })

@@ -31,12 +31,19 @@ export interface StartNatsContainerOptions {
   readonly name?: string
   /** Extra nats-server arguments appended to the defaults (e.g. cluster routes). */
   readonly extraArgs?: ReadonlyArray<string>
+  /** Its client and monitor ports, drawn with the other ports of a cluster; default: two drawn here. */
+  readonly ports?: { readonly port: number; readonly monitorPort: number }
 }
 
 const STARTUP_TIMEOUT_MS = 60_000
 
-export const startNatsContainer = async (options: StartNatsContainerOptions = {}): Promise<NatsContainer> => {
+const drawPorts = async () => {
   const [port, monitorPort] = (await freePorts(2)) as [number, number]
+  return { port, monitorPort }
+}
+
+export const startNatsContainer = async (options: StartNatsContainerOptions = {}): Promise<NatsContainer> => {
+  const { monitorPort, port } = options.ports ?? (await drawPorts())
   let container = new GenericContainer(natsImage())
     .withNetworkMode("host")
     .withCommand([
