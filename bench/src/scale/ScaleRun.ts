@@ -83,11 +83,12 @@ export interface ScaleFailover {
   /** SIGKILL → the last of them led by another replica (NaN unless all were), and the median over them. */
   readonly maxMillis: number
   readonly medianMillis: number
+  /** How many of them a new leader served within the deadline. */
+  readonly served: number
   /**
    * SIGKILL → the last of them served by its new leader: fenced, answering mint requests, its stored token
    * adopted (NaN unless all were), and the median. "became leader" is logged before that work, not after.
    */
-  readonly served: number
   readonly servedMaxMillis: number
   readonly servedMedianMillis: number
   /** What the replicas logged about a few of those left without a leader. */

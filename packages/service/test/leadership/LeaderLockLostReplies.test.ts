@@ -7,10 +7,30 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Option, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { defaultLeaseConfig } from "@tokenbus/core"
-import { advance, guardOf, key, lastEvent, lease, makeHarness, settle, steppingClock } from "./LockHarness.ts"
+import {
+  advance,
+  type Campaigner,
+  guardOf,
+  key,
+  lastEvent,
+  lease,
+  makeHarness,
+  settle,
+  steppingClock
+} from "./LockHarness.ts"
 
 /** Longer than any attempt waits: the reply is as good as lost. */
 const lost = 60_000
+
+/** Runs to `due`, when `campaigner` sends its next renewal: it reaches the bucket, but its reply does not come back. */
+const loseNextRenewalReply = (campaigner: Campaigner, due: number) =>
+  Effect.gen(function*() {
+    yield* TestClock.adjust(due - 1 - (yield* Clock.currentTimeMillis))
+    yield* campaigner.view.delayReplies(lost)
+    yield* TestClock.adjust(1)
+    yield* settle
+    yield* campaigner.view.delayReplies(0)
+  })
 
 describe("campaign, when replies are lost", () => {
   it.effect("a renewal whose reply is lost is adopted: the leader keeps leading, nobody waits out a TTL", () =>
@@ -23,13 +43,7 @@ describe("campaign, when replies are lost", () => {
       const last = before.at(-1)
       assert.isDefined(last)
 
-      // The next renewal reaches the bucket, but its reply does not come back.
-      const due = last.sentAt + lease.renewEveryMillis
-      yield* TestClock.adjust(due - 1 - (yield* Clock.currentTimeMillis))
-      yield* a.view.delayReplies(lost)
-      yield* TestClock.adjust(1)
-      yield* settle
-      yield* a.view.delayReplies(0)
+      yield* loseNextRenewalReply(a, last.sentAt + lease.renewEveryMillis)
       const observer = yield* h.store.view
       const landed = yield* observer.get(key)
       assert.deepStrictEqual(Option.map(landed, (v) => v.revision), Option.some(last.revision + 1), "it landed")
@@ -62,12 +76,7 @@ describe("campaign, when replies are lost", () => {
       // The renewal goes out at `due` and lands; the process stops before it reads the reply, and resumes 500 ms
       // later with the renewal's timeout overdue, which fires first. Its clock jumps so that timeout, due at
       // `due` + renewEveryMillis, fires at `due` + 500 by a's reckoning: 200 ms before the lease it held runs out.
-      const due = last.sentAt + config.renewEveryMillis
-      yield* TestClock.adjust(due - 1 - (yield* Clock.currentTimeMillis))
-      yield* a.view.delayReplies(lost)
-      yield* TestClock.adjust(1)
-      yield* settle
-      yield* a.view.delayReplies(0)
+      yield* loseNextRenewalReply(a, last.sentAt + config.renewEveryMillis)
       yield* stalling.step(500 - config.renewEveryMillis)
       yield* advance(10_000, 50, h.leaders)
 
