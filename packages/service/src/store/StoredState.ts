@@ -74,13 +74,11 @@ export const decodeStoredState = (
   provider: string,
   value: string
 ): Result.Result<DecodedState, StoredStateError> => {
-  const undecodable = new StoredStateError({
-    sealing: undefined,
-    keyId: undefined,
-    message: "stored provider state does not decode"
-  })
+  // Made only when needed: an error captures a stack, and every read of the bucket decodes.
+  const undecodable = () =>
+    new StoredStateError({ sealing: undefined, keyId: undefined, message: "stored provider state does not decode" })
   const stored = decodeStored(value)
-  if (Option.isNone(stored)) return Result.fail(undecodable)
+  if (Option.isNone(stored)) return Result.fail(undecodable())
   const opened = openSecrets({ keys: openingKeys(storage), readClear: readsClear(storage) }, provider, stored.value)
   if (Result.isFailure(opened)) {
     const failure = opened.failure
@@ -89,7 +87,7 @@ export const decodeStoredState = (
     return Result.fail(new StoredStateError({ sealing, keyId, message: unopened(storage, failure) }))
   }
   return Option.match(decodeState(opened.success.state), {
-    onNone: () => Result.fail(undecodable),
+    onNone: () => Result.fail(undecodable()),
     onSome: (state) => Result.succeed({ state, labels: opened.success.labels })
   })
 }
