@@ -4,6 +4,10 @@
  * configuration with those secrets, so the circuit breaker can tell when an
  * operator fixed one. It can resolve itself again (secrets rotate). Its
  * secrets are `Redacted`, so printing a provider shows none.
+ *
+ * Every replica holds every provider, and only its leader mints, seldom: the
+ * kind's minter is built for each mint, not kept, since a built one (its
+ * request and span) costs about 1.7 KiB and a replica holds 10,000 providers.
  */
 import type { Lifecycle } from "@tokenbus/core"
 import { Effect, type Redacted, Stream } from "effect"
@@ -55,7 +59,7 @@ export const resolveProvider = (source: ProviderEntry, index: number): Effect.Ef
       retry,
       circuitBreaker,
       lifecycle: lifecycle ?? kind.lifecycle(resolved),
-      minter: kind.minter(resolved),
+      minter: { mint: (input) => kind.minter(resolved).mint(input) },
       lostAnswer: kind.lostAnswer,
       carries: kind.carries?.(resolved) ?? false,
       watch: (held) => kind.watch?.(resolved, held) ?? Stream.never,
@@ -64,3 +68,4 @@ export const resolveProvider = (source: ProviderEntry, index: number): Effect.Ef
       reload: () => resolveProvider(source, index)
     } satisfies ConfiguredProvider
   })
+
