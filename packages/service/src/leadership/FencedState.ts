@@ -118,7 +118,8 @@ export const makeFencedState = Effect.fnUntraced(function*(options: FencedStateO
     snapshot: Ref.get(current),
     changed: (seen) => Effect.suspend(() => (Ref.getUnsafe(current) === seen ? Deferred.await(moved) : Effect.void)),
     write,
-    reload: store.read(provider).pipe(Effect.flatMap(adopt)),
+    // Built when run: a replica holds one of these per provider it leads, and seldom reloads.
+    reload: Effect.suspend(() => Effect.flatMap(store.read(provider), adopt)),
     deposed: Deferred.await(deposedSignal),
     release: Effect.asVoid(write((snapshot) => snapshot.state, { ...fence, released: true }))
   } satisfies FencedState

@@ -55,16 +55,22 @@ export class ProviderLeader extends Context.Service<ProviderLeader, {
     Layer.effect(
       ProviderLeader,
       Effect.gen(function*() {
-        // Only these services: the Scope a leader runs in is its leadership's, given by the lock, not this layer's.
-        const services = Context.pick(NatsConnection, ReplicaContext, TokenStore, MintCycle)(
-          yield* Effect.context<NatsConnection | ReplicaContext | TokenStore | MintCycle>()
-        )
-        // Taking providers over is bounded: a replica given thousands at once (a cluster starting, a member
-        // lost) must keep its event loop free for its own lease renewals and NATS for everyone's.
-        const takeovers = yield* makeFifoLimit(takeoverConcurrency)
+        // Handed to each leadership as values, not provided as a context: providing one makes a context per
+        // provider led, about 2 KiB each, and the Scope a leader runs in must stay its leadership's anyway.
+        const services: Services = {
+          nats: yield* NatsConnection,
+          replica: yield* ReplicaContext,
+          store: yield* TokenStore,
+          mintCycle: yield* MintCycle,
+          // Taking providers over is bounded: a replica given thousands at once (a cluster starting, a member
+          // lost) must keep its event loop free for its own lease renewals and NATS for everyone's.
+          takeovers: yield* makeFifoLimit(takeoverConcurrency),
+          // One log shared by every provider led: a flood of bad requests costs lines per replica, not per provider.
+          refusals: yield* makeRefusalLog()
+        }
         return {
           lead: (provider) => (guard, term, retire, read) =>
-            lead({ configured: provider, guard, term, retire, read, takeovers }).pipe(Effect.provide(services))
+            lead({ configured: provider, guard, term, retire, read, services })
         }
       })
     )
@@ -86,7 +92,19 @@ const slowFirstMintMillis = 60_000
  */
 const freshReadMillis = 2_000
 
+/** What every leadership of this replica shares. */
+interface Services {
+  readonly nats: NatsConnection["Service"]
+  readonly replica: ReplicaContext["Service"]
+  readonly store: TokenStore["Service"]
+  readonly mintCycle: MintCycle["Service"]
+  readonly takeovers: FifoLimit
+  /** Malformed mint requests, logged at a bounded rate. */
+  readonly refusals: RefusalLog
+}
+
 interface Leadership {
+  readonly services: Services
   readonly configured: ConfiguredProvider
   readonly guard: LeadershipGuard
   readonly term: number
@@ -96,7 +114,6 @@ interface Leadership {
    * if it changed since. Read again when the takeover waited long for its turn (`freshReadMillis`).
    */
   readonly read: Snapshot | undefined
-  readonly takeovers: FifoLimit
 }
 
 /** Logged when a leader rebuilds a lost state: the next mint waits out one budget window. */
@@ -126,11 +143,13 @@ const answer = (serve: Serve, refusals: RefusalLog, replies: Replies, message: I
  * Fences the provider, serves its mint requests, and adopts its token or
  * starts its first mint; undefined when it could not (the line says why).
  */
-const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: string) => Effect.Effect<void>) =>
+const takeOver = (
+  { configured, guard, read, services, term }: Leadership,
+  phase: (name: string) => Effect.Effect<void>
+) =>
   Effect.gen(function*() {
-    const nats = yield* NatsConnection
-    const { cache, replicaId, replies, subjects } = yield* ReplicaContext
-    const store = yield* TokenStore
+    const { mintCycle, nats, store } = services
+    const { cache, replicaId, replies, subjects } = services.replica
     const id = configured.id
     const scope = yield* Effect.scope
 
@@ -147,7 +166,7 @@ const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: s
       nats.publish(subjects.updates(id), replies.tokenUpdate(token)).pipe(
         Effect.catch(logFailure("broadcast failed; replicas will read KV"))
       )
-    const cycle = yield* (yield* MintCycle).make({ configured, state, guard, cache, broadcast })
+    const cycle = yield* mintCycle.make({ configured, state, guard, cache, broadcast })
     const serve = yield* makeSingleFlight({ configured, state, cycle, scope })
 
     // The fence first: nothing else this leader does may interleave with an older leader's writes.
@@ -184,8 +203,7 @@ const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: s
     }
 
     yield* phase("subscribing to its mint requests")
-    const refusals = yield* makeRefusalLog()
-    yield* nats.serve(subjects.mint(id), {}, (message) => answer(serve, refusals, replies, message))
+    yield* nats.serve(subjects.mint(id), {}, (message) => answer(serve, services.refusals, replies, message))
     const metrics = yield* ReplicaMetrics
     metrics.leading(id, term)
     yield* Effect.addFinalizer(() => Effect.sync(() => metrics.notLeading(id)))
@@ -216,7 +234,8 @@ const takeOver = ({ configured, guard, read, term }: Leadership, phase: (name: s
 
 const lead = (leadership: Leadership) =>
   Effect.gen(function*() {
-    const { configured, retire, takeovers } = leadership
+    const { configured, retire } = leadership
+    const { takeovers } = leadership.services
     // A takeover that waited its turn while the provider moved away again is not made: it would race the
     // member the provider went to (and may call the upstream for a token that member then mints again).
     // Timed from its turn, not from joining the line: at a start thousands wait, and one line each would cost
