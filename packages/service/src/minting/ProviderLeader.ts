@@ -216,8 +216,9 @@ const takeOver = (
     if (token !== undefined) {
       yield* Effect.logInfo("adopted the stored token").pipe(Effect.annotateLogs({ version: token.version }))
       cache.offer(token)
-      // Re-broadcast: a previous leader may have committed and died before publishing.
-      yield* broadcast(token)
+      // Published again unless this replica kept it from the bus: the leader that committed it may have died
+      // before publishing it.
+      if (!services.replica.heard.published(id, token.version)) yield* broadcast(token)
     } else if (stored.breaker !== undefined) {
       yield* Effect.logWarning("the circuit breaker is open; no initial mint").pipe(
         Effect.annotateLogs({ reason: stored.breaker.reason })

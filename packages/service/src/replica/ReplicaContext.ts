@@ -13,6 +13,7 @@ import { makeSubjects, type SigningKey, signingKeyFromPem, type Subjects, TokenC
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Effect, Layer, Result } from "effect"
 import type { ServiceConfig } from "../config/ServiceConfig.ts"
+import { HeardUpdates } from "./HeardUpdates.ts"
 import { makeProviderSet, type ProviderSet } from "./ProviderSet.ts"
 import { makeReplies, type Replies } from "./Replies.ts"
 
@@ -27,6 +28,8 @@ export class ReplicaContext extends Context.Service<ReplicaContext, {
   readonly replies: Replies
   /** The providers it serves now: `config.providers` at start, then as reloads change them. */
   readonly providers: ProviderSet
+  /** Which tokens it kept from the updates subjects (followUpdates.ts): published already. */
+  readonly heard: HeardUpdates
 }>()("@tokenbus/service/ReplicaContext") {
   static readonly layer = (config: ServiceConfig, replicaId: string = randomUUID()): Layer.Layer<ReplicaContext> =>
     Layer.effect(
@@ -49,7 +52,8 @@ export class ReplicaContext extends Context.Service<ReplicaContext, {
         })
         const replies = makeReplies({ signing, bus: config.bus })
         const providers = yield* makeProviderSet(config.providers)
-        return { replicaId, config, subjects: makeSubjects(config.prefix), cache, signing, replies, providers }
+        const heard = new HeardUpdates()
+        return { replicaId, config, subjects: makeSubjects(config.prefix), cache, signing, replies, providers, heard }
       })
     )
 }

@@ -19,7 +19,7 @@ export const droppedUpdatesMessage = "dropped token updates that failed verifica
 /** Follows the updates subject of every provider until the scope closes. */
 export const followUpdates = Effect.gen(function*() {
   const nats = yield* NatsConnection
-  const { cache, providers, subjects } = yield* ReplicaContext
+  const { cache, heard, providers, subjects } = yield* ReplicaContext
   const dropped = yield* makeBoundedWarning(droppedUpdatesMessage)
   const metrics = yield* ReplicaMetrics
   const clock = yield* Clock.Clock
@@ -31,7 +31,9 @@ export const followUpdates = Effect.gen(function*() {
     if (offered === "kept") {
       // A version is at least its commit's wall clock in microseconds (PROTOCOL.md, "Versions").
       const version = cache.get(provider)?.version
-      if (version !== undefined) metrics.broadcastLag((clock.currentTimeMillisUnsafe() - version / 1000) / 1000)
+      if (version === undefined) return
+      heard.heard(provider, version)
+      metrics.broadcastLag((clock.currentTimeMillisUnsafe() - version / 1000) / 1000)
     } else if (offered !== "stale") dropped(offered, provider)
   })
 })

@@ -5,7 +5,7 @@
 // FencedState, TokenStore, Responder and AskLeader; only the upstream is the test's.
 import { assert, describe, it } from "@effect/vitest"
 import { take } from "@tokenbus/core"
-import { Clock, Effect, Fiber, Ref } from "effect"
+import { Clock, Effect, Fiber, Redacted, Ref } from "effect"
 import { TokenStore } from "../../src/store/TokenStore.ts"
 import { testStorage } from "../support/StorageKeys.ts"
 import {
@@ -60,6 +60,41 @@ describe("ProviderLeader on the in-memory NATS", () => {
       const renewed = tokenOf(yield* reportUnauthorized(consumer, first))
       assert.isAbove(renewed.version, first.version)
       assert.strictEqual(yield* upstream.calls, 2)
+    }))
+
+  it.effect("a follower that kept the token from the bus takes over without publishing it again", () =>
+    Effect.gen(function*() {
+      const { consumer, first, replicas } = yield* cluster(2)
+      const updates: Array<string> = []
+      yield* consumer.subscribe(subjects.updates(PROVIDER), {}, (message) => void updates.push(message.string()))
+      const leaderId = yield* lockHolder(consumer)
+      yield* replicas.find((replica) => replica.id === leaderId)!.connection.disconnect
+      yield* advance(5_000)
+      assert.notStrictEqual(yield* lockHolder(consumer), leaderId)
+      assert.strictEqual(tokenOf(yield* getToken(consumer)).version, first.version)
+      assert.deepStrictEqual(updates, [], "every replica and client had kept that token already")
+      // What it mints is published as ever.
+      const renewed = tokenOf(yield* reportUnauthorized(consumer, first))
+      yield* advance(100)
+      assert.strictEqual(updates.length, 1)
+      assert.include(updates[0]!, String(renewed.version))
+    }))
+
+  it.effect("a new leader publishes the stored token when nobody published it (its leader died first)", () =>
+    Effect.gen(function*() {
+      const nats = yield* makeMemoryNats
+      const upstream = yield* makeUpstream
+      const observer = yield* nats.connection("observer")
+      const store = TokenStore.make(yield* observer.bucket(subjects.tokenBucket, {}), { storage: testStorage })
+      const token = { accessToken: Redacted.make("committed"), tokenType: "Bearer", issuedAt: 0, reason: "initial" as const }
+      const committed = yield* store.write(PROVIDER, { token }, undefined)
+      const updates: Array<string> = []
+      yield* observer.subscribe(subjects.updates(PROVIDER), {}, (message) => void updates.push(message.string()))
+      yield* startReplica(nats, configFor(providerFor(upstream)), "replica-1")
+      yield* advance(1_500)
+      assert.strictEqual(yield* upstream.calls, 0, "adopted, not minted")
+      assert.strictEqual(updates.length, 1)
+      assert.include(updates[0]!, String(committed.token?.version))
     }))
 
   it.effect("many reports of one version cost one upstream call, and all get the same new token", () =>
